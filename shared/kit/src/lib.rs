@@ -1,0 +1,16 @@
+//! The service kit: what makes every Steward service start, stop, log, authenticate and fail
+//! the same way.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod deadline;
+pub mod error;
+mod middleware;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{Error, FieldViolation, Violations};
+pub use server::Application;

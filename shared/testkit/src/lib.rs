@@ -1,0 +1,7 @@
+//! Test support shared by every crate's tests: a real Postgres (a fresh database per test)
+//! and services started on loopback ports with a connected, authenticated client.
+
+pub mod pg;
+pub mod server;
+
+pub use server::TestServer;
