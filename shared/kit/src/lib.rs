@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod deadline;
 pub mod error;
+pub mod feed;
 mod middleware;
 pub mod server;
 pub mod shutdown;

@@ -1,50 +1,24 @@
 //! The kit's server policy, seen through a real tonic client: health, reflection, auth,
 //! load shedding, deadlines and graceful shutdown, on a small probe service.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use steward_kit::Application;
-use steward_kit::auth::{MethodScopes, Scope};
+use steward_kit::auth::MethodScopes;
 use steward_kit::config::{DbConfig, ServerConfig};
 use steward_proto::testing::v1::probe_service_client::ProbeServiceClient;
-use steward_proto::testing::v1::probe_service_server::{ProbeService, ProbeServiceServer};
-use steward_proto::testing::v1::{EchoRequest, EchoResponse, SleepRequest, SleepResponse};
+use steward_proto::testing::v1::probe_service_server::ProbeServiceServer;
+use steward_proto::testing::v1::{EchoRequest, SleepRequest};
 use steward_testkit::TestServer;
+use steward_testkit::probe::Probe;
 use steward_testkit::server::{ADMIN_TOKEN, READ_TOKEN, auth_config};
-use tokio::sync::Notify;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-const PROBE: &str = "steward.testing.v1.ProbeService";
-const SCOPES: MethodScopes = &[("Echo", Scope::Read), ("Sleep", Scope::Write)];
-
-/// Answers Echo at once; Sleep after the requested time, counting calls in flight.
-#[derive(Default, Clone)]
-struct Probe {
-    sleeping: Arc<AtomicUsize>,
-    entered: Arc<Notify>,
-}
-
-#[tonic::async_trait]
-impl ProbeService for Probe {
-    async fn echo(&self, req: Request<EchoRequest>) -> Result<Response<EchoResponse>, Status> {
-        Ok(Response::new(EchoResponse { message: req.into_inner().message }))
-    }
-
-    async fn sleep(&self, req: Request<SleepRequest>) -> Result<Response<SleepResponse>, Status> {
-        let d = req.into_inner().duration.unwrap_or_default();
-        let d = Duration::new(d.seconds.max(0) as u64, d.nanos.max(0) as u32);
-        self.sleeping.fetch_add(1, Ordering::SeqCst);
-        self.entered.notify_waiters();
-        tokio::time::sleep(d).await;
-        self.sleeping.fetch_sub(1, Ordering::SeqCst);
-        Ok(Response::new(SleepResponse { slept_ms: d.as_millis() as i64 }))
-    }
-}
+const PROBE: &str = steward_testkit::probe::SERVICE;
+const SCOPES: MethodScopes = steward_testkit::probe::SCOPES;
 
 async fn start(config: ServerConfig, probe: Probe) -> TestServer {
     let app = Application::bind(config, &auth_config())
@@ -60,17 +34,6 @@ fn sleep_for(ms: u64) -> SleepRequest {
         nanos: ((ms % 1000) * 1_000_000) as i32,
     };
     SleepRequest { duration: Some(duration) }
-}
-
-/// Waits until the probe has `n` Sleep calls in flight.
-async fn until_sleeping(probe: &Probe, n: usize) {
-    while probe.sleeping.load(Ordering::SeqCst) < n {
-        let notified = probe.entered.notified();
-        if probe.sleeping.load(Ordering::SeqCst) >= n {
-            break;
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
-    }
 }
 
 async fn health_of(server: &TestServer, service: &str) -> Result<ServingStatus, Status> {
@@ -175,7 +138,7 @@ async fn calls_past_the_concurrency_limit_are_shed_with_resource_exhausted() {
             tokio::spawn(async move { c.sleep(sleep_for(1500)).await })
         })
         .collect();
-    until_sleeping(&probe, 2).await;
+    probe.until_sleeping(2).await;
 
     let shed = client.clone().echo(EchoRequest::default()).await.expect_err("over the limit");
     assert_eq!(shed.code(), Code::ResourceExhausted);
@@ -223,7 +186,7 @@ async fn shutdown_lets_in_flight_calls_finish_and_refuses_new_ones() {
 
     let mut in_flight = client.clone();
     let call = tokio::spawn(async move { in_flight.sleep(sleep_for(700)).await });
-    until_sleeping(&probe, 1).await;
+    probe.until_sleeping(1).await;
 
     let url = server.url();
     server.stop().await.expect("clean exit");

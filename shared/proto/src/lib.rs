@@ -19,3 +19,39 @@ pub mod testing {
         tonic::include_proto!("steward.testing.v1");
     }
 }
+
+/// A change message of a feed: every Steward change message starts with `string cursor = 1`,
+/// `google.protobuf.Timestamp commit_time = 2` and `string account = 3`, which the change-feed
+/// kit reads and fills in through this trait.
+pub trait FeedMessage: prost::Message + Default + Send + Sync + 'static {
+    /// Fills in the position the feed assigned when the entry was read.
+    fn set_position(&mut self, cursor: String, commit_time: prost_types::Timestamp);
+    /// The entry's cursor.
+    fn cursor(&self) -> &str;
+    /// When the entry was written.
+    fn commit_time(&self) -> Option<&prost_types::Timestamp>;
+    /// The account the entry is about (`accounts/{account}`).
+    fn account(&self) -> &str;
+}
+
+macro_rules! feed_message {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl FeedMessage for $ty {
+            fn set_position(&mut self, cursor: String, commit_time: prost_types::Timestamp) {
+                self.cursor = cursor;
+                self.commit_time = Some(commit_time);
+            }
+            fn cursor(&self) -> &str {
+                &self.cursor
+            }
+            fn commit_time(&self) -> Option<&prost_types::Timestamp> {
+                self.commit_time.as_ref()
+            }
+            fn account(&self) -> &str {
+                &self.account
+            }
+        }
+    )+};
+}
+
+feed_message!(testing::v1::ProbeChange);

@@ -2,6 +2,7 @@
 //! and services started on loopback ports with a connected, authenticated client.
 
 pub mod pg;
+pub mod probe;
 pub mod server;
 
 pub use server::TestServer;

@@ -1,0 +1,112 @@
+//! The coalescing queue: accounts that need work, each at most once in the queue. Marking an
+//! account again before it is processed only bumps its generation, so a burst of a thousand
+//! changes becomes one unit of work, done within `delay` of the first change.
+
+use std::time::Duration;
+
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+
+/// `<schema>.dirty_accounts`.
+#[derive(Debug, Clone)]
+pub struct DirtyQueue {
+    schema: &'static str,
+    delay: Duration,
+}
+
+/// An account handed to a worker; finish it with [`DirtyQueue::done`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The account (`accounts/{account}`).
+    pub account: String,
+    generation: i64,
+}
+
+impl DirtyQueue {
+    /// A queue in `schema` that lets changes gather for `delay` before the work starts.
+    pub fn new(schema: &'static str, delay: Duration) -> Self {
+        Self { schema, delay }
+    }
+
+    /// Marks `accounts` for work, inside the caller's transaction.
+    pub async fn mark(
+        &self,
+        tx: &mut PgConnection,
+        accounts: &[String],
+    ) -> Result<(), sqlx::Error> {
+        let mut accounts = accounts.to_vec();
+        // ON CONFLICT may touch each row once per statement.
+        accounts.sort_unstable();
+        accounts.dedup();
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {s}.dirty_accounts AS d (account, due_at)
+             SELECT a, now() + make_interval(secs => $2) FROM UNNEST($1::text[]) a
+             ON CONFLICT (account) DO UPDATE SET generation = d.generation + 1",
+            s = self.schema
+        )))
+        .bind(&accounts)
+        .bind(self.delay.as_secs_f64())
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Leases up to `limit` due accounts for `lease`; an unfinished claim is handed out again
+    /// once its lease runs out (e.g. after a crash).
+    pub async fn claim(
+        &self,
+        pool: &PgPool,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<Claim>, sqlx::Error> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {s}.dirty_accounts SET claimed_until = now() + make_interval(secs => $2)
+             WHERE account IN (
+                SELECT account FROM {s}.dirty_accounts
+                WHERE due_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+                ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING account, generation",
+            s = self.schema
+        )))
+        .bind(limit)
+        .bind(lease.as_secs_f64())
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Claim { account: r.try_get("account")?, generation: r.try_get("generation")? })
+            })
+            .collect()
+    }
+
+    /// Finishes `claim`. If the account was marked again while it was being worked on, it
+    /// stays queued (due after the usual delay) so that the newer changes are not missed.
+    pub async fn done(&self, pool: &PgPool, claim: &Claim) -> Result<(), sqlx::Error> {
+        sqlx::query(AssertSqlSafe(format!(
+            "WITH gone AS (
+                DELETE FROM {s}.dirty_accounts WHERE account = $1 AND generation = $2 RETURNING 1)
+             UPDATE {s}.dirty_accounts
+             SET claimed_until = NULL, due_at = now() + make_interval(secs => $3)
+             WHERE account = $1 AND NOT EXISTS (SELECT 1 FROM gone)",
+            s = self.schema
+        )))
+        .bind(&claim.account)
+        .bind(claim.generation)
+        .bind(self.delay.as_secs_f64())
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How long until the next account is due (None when the queue is empty), so that a
+    /// worker can sleep exactly that long.
+    pub async fn next_due_in(&self, pool: &PgPool) -> Result<Option<Duration>, sqlx::Error> {
+        let secs: Option<f64> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT GREATEST(0, EXTRACT(EPOCH FROM min(due_at) - now()))::float8
+             FROM {s}.dirty_accounts WHERE claimed_until IS NULL OR claimed_until < now()",
+            s = self.schema
+        )))
+        .fetch_one(pool)
+        .await?;
+        Ok(secs.map(Duration::from_secs_f64))
+    }
+}
