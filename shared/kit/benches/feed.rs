@@ -47,7 +47,8 @@ async fn main() -> anyhow::Result<()> {
     let consumer = {
         let committed = committed.clone();
         tokio::spawn(async move {
-            let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            let mut latency =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
             let mut received = 0u64;
             let mut bulk_started = None;
             while let Ok(Some(change)) = stream.message().await {

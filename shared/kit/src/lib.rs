@@ -8,6 +8,7 @@ pub mod db;
 pub mod deadline;
 pub mod error;
 pub mod feed;
+pub mod idempotency;
 mod middleware;
 pub mod server;
 pub mod shutdown;
