@@ -11,6 +11,7 @@ pub mod feed;
 pub mod idempotency;
 mod middleware;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 
