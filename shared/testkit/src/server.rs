@@ -77,7 +77,7 @@ impl TestServer {
     }
 
     /// Ends the server abruptly, as a crash would.
-    pub fn kill(mut self) {
+    pub fn kill(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
         }
