@@ -425,5 +425,5 @@ async fn a_burst_for_ten_accounts_coalesces_into_a_few_hundred_units_of_work() {
     let (units, accounts) = worker.await.expect("worker");
     println!("10,000 entries over 10 accounts -> {units} units of work");
     assert_eq!(accounts.len(), 10, "every account was processed");
-    assert!(units >= 10 && units <= 300, "{units} units of work for a burst on 10 accounts");
+    assert!((10..=300).contains(&units), "{units} units of work for a burst on 10 accounts");
 }

@@ -13,12 +13,43 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/steward_descriptor.bin"));
 
-/// `steward.testing.v1`: the probe service used by the kit's tests and benchmarks.
-pub mod testing {
-    pub mod v1 {
-        tonic::include_proto!("steward.testing.v1");
+/// Generated code, nested as the proto packages are (generated paths rely on it).
+pub mod steward {
+    /// `steward.health.v1`: scorecards, health scores, explanations, the health feed.
+    pub mod health {
+        pub mod v1 {
+            tonic::include_proto!("steward.health.v1");
+        }
+    }
+
+    /// `steward.playbook.v1`: playbooks, runs, the orchestrator API.
+    pub mod playbook {
+        pub mod v1 {
+            tonic::include_proto!("steward.playbook.v1");
+        }
+    }
+
+    /// `steward.testing.v1`: the probe service used by the kit's tests and benchmarks.
+    pub mod testing {
+        pub mod v1 {
+            tonic::include_proto!("steward.testing.v1");
+        }
     }
 }
+
+/// The Google types the API uses.
+pub mod google {
+    /// `google.api`: resource and field-behaviour annotations.
+    pub mod api {
+        tonic::include_proto!("google.api");
+    }
+    /// `google.type`: calendar dates and intervals.
+    pub mod r#type {
+        tonic::include_proto!("google.r#type");
+    }
+}
+
+pub use steward::{health, playbook, testing};
 
 /// A change message of a feed: every Steward change message starts with `string cursor = 1`,
 /// `google.protobuf.Timestamp commit_time = 2` and `string account = 3`, which the change-feed
@@ -54,4 +85,4 @@ macro_rules! feed_message {
     )+};
 }
 
-feed_message!(testing::v1::ProbeChange);
+feed_message!(testing::v1::ProbeChange, health::v1::HealthChange, playbook::v1::RunChange,);
