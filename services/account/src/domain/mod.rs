@@ -1,0 +1,5 @@
+//! Pure account logic: normalisation and validation of what callers send, and revenue
+//! arithmetic. No I/O.
+
+pub mod names;
+pub mod revenue;
