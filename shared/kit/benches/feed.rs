@@ -76,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
     // connection comes up (until then watchers only poll).
     for sequence in 0..500 {
         let mut tx = pool.begin().await?;
-        let change = ProbeChange { account: "accounts/w".into(), writer: 2, sequence, ..Default::default() };
+        let change =
+            ProbeChange { account: "accounts/w".into(), writer: 2, sequence, ..Default::default() };
         feed.append(&mut tx, "accounts/w", &change).await?;
         tx.commit().await?;
         tokio::time::sleep(Duration::from_millis(2)).await;
