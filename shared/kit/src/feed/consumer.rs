@@ -113,13 +113,14 @@ where
     Fut: Future<Output = Result<tonic::Streaming<M>, Status>>,
 {
     let s = config.schema;
-    // The lease lives as long as this connection; it is returned to the pool only after
-    // unlocking, below.
-    let mut lease = pool.acquire().await?;
+    // The lease lives exactly as long as this connection, which is taken out of the pool:
+    // if this future is dropped (shutdown) the connection closes and Postgres frees the lock,
+    // rather than a pooled session keeping it and starving the next consumer.
+    let mut lease = pool.acquire().await?.detach();
     let key = lease_key(config.name);
     while !sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
         .bind(key)
-        .fetch_one(&mut *lease)
+        .fetch_one(&mut lease)
         .await?
     {
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -188,7 +189,7 @@ where
         }
         other => other,
     };
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *lease).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut lease).await;
     result
 }
 
