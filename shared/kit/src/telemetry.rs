@@ -98,8 +98,11 @@ pub fn adopt_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) {
 
 /// Writes the current span's trace context into an outgoing call's metadata.
 pub fn inject_current(metadata: &mut tonic::metadata::MetadataMap) {
-    let cx = tracing::Span::current().context();
-    global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(metadata)));
+    inject(&tracing::Span::current().context(), metadata);
+}
+
+fn inject(cx: &Context, metadata: &mut tonic::metadata::MetadataMap) {
+    global::get_text_map_propagator(|p| p.inject_context(cx, &mut MetadataInjector(metadata)));
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
@@ -124,5 +127,35 @@ impl Injector for MetadataInjector<'_> {
         ) {
             self.0.insert(key, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+
+    use super::*;
+
+    #[test]
+    fn w3c_trace_context_round_trips_through_grpc_metadata() {
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        let trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("hex");
+        let span_id = SpanId::from_hex("00f067aa0ba902b7").expect("hex");
+        let sent =
+            SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, true, TraceState::default());
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        inject(&Context::new().with_remote_span_context(sent), &mut metadata);
+        assert_eq!(
+            metadata.get("traceparent").and_then(|v| v.to_str().ok()),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
+
+        let received = extract_context(&metadata.into_headers());
+        let span = received.span();
+        assert_eq!(span.span_context().trace_id(), trace_id);
+        assert_eq!(span.span_context().span_id(), span_id);
+        assert!(span.span_context().is_remote());
     }
 }
