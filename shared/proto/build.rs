@@ -18,7 +18,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("steward_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        // Per-item errors in batch results are `google.rpc.Status`: use tonic-types' own
+        // generated type, so the rich-error helpers work on it.
+        .extern_path(".google.rpc", "::tonic_types::pb")
+        .compile_fds(fds)?;
 
     // compile_fds prints no rerun-if-changed lines of its own.
     println!("cargo:rerun-if-changed={}", root.display());

@@ -15,6 +15,14 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 /// Generated code, nested as the proto packages are (generated paths rely on it).
 pub mod steward {
+    /// `steward.account.v1`: accounts, contacts, contracts, resolution, revenue, the account
+    /// feed.
+    pub mod account {
+        pub mod v1 {
+            tonic::include_proto!("steward.account.v1");
+        }
+    }
+
     /// `steward.health.v1`: scorecards, health scores, explanations, the health feed.
     pub mod health {
         pub mod v1 {
@@ -49,7 +57,7 @@ pub mod google {
     }
 }
 
-pub use steward::{health, playbook, testing};
+pub use steward::{account, health, playbook, testing};
 
 /// A change message of a feed: every Steward change message starts with `string cursor = 1`,
 /// `google.protobuf.Timestamp commit_time = 2` and `string account = 3`, which the change-feed
@@ -85,4 +93,9 @@ macro_rules! feed_message {
     )+};
 }
 
-feed_message!(testing::v1::ProbeChange, health::v1::HealthChange, playbook::v1::RunChange,);
+feed_message!(
+    testing::v1::ProbeChange,
+    account::v1::AccountChange,
+    health::v1::HealthChange,
+    playbook::v1::RunChange,
+);
