@@ -5,4 +5,5 @@ pub mod pg;
 pub mod probe;
 pub mod server;
 
-pub use server::TestServer;
+pub use pg::TestDb;
+pub use server::{TestServer, spawn};

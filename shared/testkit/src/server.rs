@@ -99,3 +99,21 @@ pub fn channel_to(url: &str, token: &str) -> Intercepted {
         .expect("token is ASCII");
     tonic::service::interceptor::InterceptedService::new(channel, outbound)
 }
+
+/// Starts the real service `S` on a loopback port against `db` (migrated first), with the
+/// test tokens. Connect with [`TestServer::channel`].
+pub async fn spawn<S: steward_kit::service::Service>(
+    db: &crate::TestDb,
+    args: S::Args,
+) -> anyhow::Result<TestServer> {
+    let pool = db.pool().await;
+    steward_kit::db::migrate(&pool, S::migrator(), S::SCHEMA).await?;
+    let app = steward_kit::service::start::<S>(
+        steward_kit::config::ServerConfig::local(),
+        &auth_config(),
+        pool,
+        args,
+    )
+    .await?;
+    Ok(TestServer::start(app))
+}
