@@ -18,6 +18,7 @@ pub mod server;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod time;
 
 pub use error::{Error, FieldViolation, Violations};
 pub use server::Application;

@@ -8,6 +8,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
+use steward_proto::account::v1 as pb;
+
+use super::contract::to_date;
 
 /// One contract, as revenue sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,10 @@ pub struct Movements {
     pub accounts_at_start: u64,
     /// Of those, accounts with none at the end.
     pub accounts_churned: u64,
+    /// Accounts with ARR at the end but none at the start.
+    pub accounts_new: u64,
+    /// Accounts with ARR at the end.
+    pub accounts_at_end: u64,
 }
 
 impl Movements {
@@ -92,7 +99,10 @@ pub fn movements(contracts: &[Contract], start: NaiveDate, end: NaiveDate) -> Mo
         m.starting += s;
         m.ending += e;
         match (s, e) {
-            (0, e) => m.new += e,
+            (0, e) => {
+                m.new += e;
+                m.accounts_new += 1;
+            }
             (s, 0) => {
                 m.churned += s;
                 m.accounts_churned += 1;
@@ -100,11 +110,91 @@ pub fn movements(contracts: &[Contract], start: NaiveDate, end: NaiveDate) -> Mo
             (s, e) if e > s => m.expansion += e - s,
             (s, e) => m.contraction += s - e,
         }
-        if s > 0 {
-            m.accounts_at_start += 1;
-        }
+        m.accounts_at_start += u64::from(s > 0);
+        m.accounts_at_end += u64::from(e > 0);
     }
     m
+}
+
+/// What a revenue report covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Periods {
+    /// The first day of the period.
+    pub start: NaiveDate,
+    /// The first day after it.
+    pub end: NaiveDate,
+    /// Also report each segment.
+    pub by_segment: bool,
+    /// Also report each calendar month.
+    pub by_month: bool,
+}
+
+/// The `GetRevenueMetrics` answer for `contracts` (each with its account's segment).
+pub fn report(
+    currency_code: &str,
+    contracts: &[(pb::Segment, Contract)],
+    excluded: i32,
+    p: &Periods,
+) -> pb::GetRevenueMetricsResponse {
+    let all: Vec<Contract> = contracts.iter().map(|(_, c)| c.clone()).collect();
+    let mut by_segment = Vec::new();
+    if p.by_segment {
+        let mut segments: Vec<pb::Segment> = contracts.iter().map(|(s, _)| *s).collect();
+        segments.sort();
+        segments.dedup();
+        for segment in segments {
+            let of_segment: Vec<Contract> =
+                contracts.iter().filter(|(s, _)| *s == segment).map(|(_, c)| c.clone()).collect();
+            let m = movements(&of_segment, p.start, p.end);
+            if m != Movements::default() {
+                by_segment.push(pb::SegmentRevenueMetrics {
+                    segment: segment as i32,
+                    metrics: Some(m.to_proto()),
+                });
+            }
+        }
+    }
+    let by_month = if p.by_month {
+        months(p.start, p.end)
+            .into_iter()
+            .map(|(start, end)| pb::MonthRevenueMetrics {
+                start_date: Some(to_date(start)),
+                end_date: Some(to_date(end)),
+                metrics: Some(movements(&all, start, end).to_proto()),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    pb::GetRevenueMetricsResponse {
+        currency_code: currency_code.to_owned(),
+        total: Some(movements(&all, p.start, p.end).to_proto()),
+        by_segment,
+        by_month,
+        excluded_contract_count: excluded,
+    }
+}
+
+impl Movements {
+    fn to_proto(self) -> pb::RevenueMetrics {
+        let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        pb::RevenueMetrics {
+            starting_arr_minor: self.starting,
+            new_arr_minor: self.new,
+            expansion_arr_minor: self.expansion,
+            contraction_arr_minor: self.contraction,
+            churned_arr_minor: self.churned,
+            ending_arr_minor: self.ending,
+            nrr: self.nrr(),
+            grr: self.grr(),
+            revenue_churn: self.revenue_churn(),
+            logo_churn: self.logo_churn(),
+            starting_accounts: count(self.accounts_at_start),
+            new_accounts: count(self.accounts_new),
+            churned_accounts: count(self.accounts_churned),
+            ending_accounts: count(self.accounts_at_end),
+        }
+    }
 }
 
 /// The calendar months overlapping `[start, end)`, clipped to it.
@@ -166,6 +256,8 @@ mod tests {
                 ending: 730,
                 accounts_at_start: 4,
                 accounts_churned: 1,
+                accounts_new: 1,
+                accounts_at_end: 4,
             }
         );
         assert_eq!(m.starting + m.new + m.expansion - m.contraction - m.churned, m.ending);

@@ -189,7 +189,7 @@ impl Feed {
             let payload: Vec<u8> = row.try_get("payload")?;
             let mut entry = M::decode(payload.as_slice())
                 .map_err(|e| anyhow::anyhow!("feed entry {position:?} does not decode: {e}"))?;
-            entry.set_position(position.encode(), timestamp(time));
+            entry.set_position(position.encode(), crate::time::timestamp(time));
             entries.push(entry);
             last = position;
         }
@@ -275,10 +275,6 @@ impl Sql {
             ),
         }
     }
-}
-
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
 }
 
 /// Turns NOTIFYs on the feed's channel into wake-ups for every watcher of this process.

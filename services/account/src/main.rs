@@ -1,0 +1,5 @@
+//! `steward-account serve | migrate`: see `--help`.
+
+fn main() -> std::process::ExitCode {
+    steward_kit::service::main::<steward_account::AccountService>()
+}
