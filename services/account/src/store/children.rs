@@ -386,7 +386,8 @@ impl Store {
         .bind(limit + 1)
         .fetch_all(&mut *conn)
         .await?;
-        let (rows, next) = page::finish(rows, limit, account, |r| (r.start_date.to_string(), r.id.clone()));
+        let (rows, next) =
+            page::finish(rows, limit, account, |r| (r.start_date.to_string(), r.id.clone()));
         Ok((rows.iter().map(ContractRow::to_proto).collect(), next))
     }
 
