@@ -37,6 +37,13 @@ pub mod steward {
         }
     }
 
+    /// `steward.ticket.v1`: normalized tickets, support summaries and KPIs, the support feed.
+    pub mod ticket {
+        pub mod v1 {
+            tonic::include_proto!("steward.ticket.v1");
+        }
+    }
+
     /// `steward.testing.v1`: the probe service used by the kit's tests and benchmarks.
     pub mod testing {
         pub mod v1 {
@@ -57,7 +64,7 @@ pub mod google {
     }
 }
 
-pub use steward::{account, health, playbook, testing};
+pub use steward::{account, health, playbook, testing, ticket};
 
 /// A change message of a feed: every Steward change message starts with `string cursor = 1`,
 /// `google.protobuf.Timestamp commit_time = 2` and `string account = 3`, which the change-feed
@@ -96,6 +103,7 @@ macro_rules! feed_message {
 feed_message!(
     testing::v1::ProbeChange,
     account::v1::AccountChange,
+    ticket::v1::SupportChange,
     health::v1::HealthChange,
     playbook::v1::RunChange,
 );
