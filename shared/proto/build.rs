@@ -21,6 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Ordered maps encode deterministically: request fingerprints (AIP-155 request ids)
+        // and etags must not depend on hash order.
+        .btree_map(".")
         // Per-item errors in batch results are `google.rpc.Status`: use tonic-types' own
         // generated type, so the rich-error helpers work on it.
         .extern_path(".google.rpc", "::tonic_types::pb")

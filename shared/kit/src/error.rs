@@ -16,6 +16,9 @@ pub enum Error {
     /// The request is malformed; each violation names a field.
     #[error("invalid argument: {}", summarize(.0))]
     InvalidArgument(Vec<FieldViolation>),
+    /// An AIP-155 request id already used for a different request.
+    #[error("request_id: already used for a different request: choose a new id")]
+    RequestIdReused,
     /// The named resource does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -89,7 +92,7 @@ impl Error {
     /// The gRPC code this error maps to.
     pub fn code(&self) -> Code {
         match self {
-            Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::InvalidArgument(_) | Error::RequestIdReused => Code::InvalidArgument,
             Error::NotFound(_) => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
@@ -100,16 +103,17 @@ impl Error {
         }
     }
 
-    fn reason(&self) -> &'static str {
+    fn reason(&self) -> String {
         match self {
-            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
-            Error::NotFound(_) => "NOT_FOUND",
-            Error::Internal(_) => "INTERNAL",
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT".into(),
+            Error::RequestIdReused => "REQUEST_ID_REUSED".into(),
+            Error::NotFound(name) => not_found_reason(name),
+            Error::Internal(_) => "INTERNAL".into(),
             Error::AlreadyExists { reason, .. }
             | Error::FailedPrecondition { reason, .. }
             | Error::Aborted { reason, .. }
             | Error::OutOfRange { reason, .. }
-            | Error::Unavailable { reason, .. } => reason,
+            | Error::Unavailable { reason, .. } => (*reason).into(),
         }
     }
 }
@@ -129,10 +133,19 @@ impl From<Error> for Status {
         };
         let mut details = ErrorDetails::new();
         details.set_error_info(err.reason(), ERROR_DOMAIN, std::collections::HashMap::new());
-        if let Error::InvalidArgument(violations) = &err {
-            for v in violations {
-                details.add_bad_request_violation(v.field.clone(), v.description.clone());
+        match &err {
+            Error::InvalidArgument(violations) => {
+                for v in violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
             }
+            Error::RequestIdReused => {
+                details.add_bad_request_violation(
+                    "request_id",
+                    "already used for a different request",
+                );
+            }
+            _ => {}
         }
         Status::with_error_details(err.code(), message, details)
     }
@@ -159,6 +172,29 @@ pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
         sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),
         _ => None,
     }
+}
+
+/// `ACCOUNT_NOT_FOUND` for `accounts/acme`, `CONTACT_NOT_FOUND` for
+/// `accounts/acme/contacts/bob`, `SLA_POLICY_NOT_FOUND` for `slaPolicies/p`: the singular of
+/// the innermost collection, in UPPER_SNAKE_CASE.
+fn not_found_reason(name: &str) -> String {
+    let mut parts = name.rsplit('/');
+    let collection = match (parts.next(), parts.next()) {
+        (Some(_), Some(collection)) => collection,
+        _ => return "NOT_FOUND".into(),
+    };
+    let singular = match collection.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => collection.strip_suffix('s').unwrap_or(collection).to_owned(),
+    };
+    let mut reason = String::new();
+    for c in singular.chars() {
+        if c.is_ascii_uppercase() {
+            reason.push('_');
+        }
+        reason.push(c.to_ascii_uppercase());
+    }
+    reason + "_NOT_FOUND"
 }
 
 fn summarize(violations: &[FieldViolation]) -> String {
@@ -200,6 +236,14 @@ mod tests {
         let status = Status::from(err);
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn not_found_reasons_name_the_resource_type() {
+        assert_eq!(not_found_reason("accounts/acme"), "ACCOUNT_NOT_FOUND");
+        assert_eq!(not_found_reason("accounts/a/contacts/b"), "CONTACT_NOT_FOUND");
+        assert_eq!(not_found_reason("slaPolicies/p"), "SLA_POLICY_NOT_FOUND");
+        assert_eq!(not_found_reason("playbookRuns/r"), "PLAYBOOK_RUN_NOT_FOUND");
     }
 
     #[test]

@@ -61,10 +61,7 @@ pub async fn begin<R: prost::Message + Default>(
         .fetch_one(&mut *tx)
         .await?;
     if stored_method != method || stored_fingerprint != fingerprint {
-        return Err(Error::invalid(
-            "request_id",
-            "already used for a different request (reason REQUEST_ID_REUSED): choose a new id",
-        ));
+        return Err(Error::RequestIdReused);
     }
     let response =
         response.ok_or_else(|| anyhow::anyhow!("request {request_id} has no stored response"))?;

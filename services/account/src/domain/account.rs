@@ -191,7 +191,7 @@ fn refs(input: &[pb::ExternalRef], field: &str, v: &mut Violations) -> Vec<(Stri
 }
 
 fn labels(
-    input: &std::collections::HashMap<String, String>,
+    input: &BTreeMap<String, String>,
     field: &str,
     v: &mut Violations,
 ) -> BTreeMap<String, String> {
