@@ -15,7 +15,9 @@ use steward_kit::feed::consumer::{self, ConsumerConfig, Handler, Progress};
 use steward_kit::feed::{DirtyQueue, Feed, FeedConfig};
 use steward_proto::testing::v1::probe_service_client::ProbeServiceClient;
 use steward_proto::testing::v1::probe_service_server::ProbeServiceServer;
-use steward_proto::testing::v1::{ListProbeChangesRequest, ProbeChange, WatchProbeChangesRequest};
+use steward_proto::testing::v1::{
+    ListProbeChangesRequest, ListProbeChangesResponse, ProbeChange, WatchProbeChangesRequest,
+};
 use steward_testkit::TestServer;
 use steward_testkit::pg::TestDb;
 use steward_testkit::probe::{Probe, SCOPES};
@@ -298,11 +300,22 @@ async fn a_cursor_past_retention_is_out_of_range_and_the_consumer_relists() {
         append(&p, "accounts/a", 1, i).await;
     }
     let mut client = ProbeServiceClient::new(p.server.channel());
-    let page = client
-        .list_probe_changes(ListProbeChangesRequest { after_cursor: String::new(), page_size: 2 })
-        .await
-        .expect("list")
-        .into_inner();
+    // Entries become listable once no older transaction in the cluster runs: poll.
+    let mut page = ListProbeChangesResponse::default();
+    for _ in 0..600 {
+        page = client
+            .list_probe_changes(ListProbeChangesRequest {
+                after_cursor: String::new(),
+                page_size: 2,
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        if page.changes.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(page.changes.len(), 2);
     let old_cursor = page.next_cursor;
 
