@@ -151,6 +151,19 @@ impl From<Error> for Status {
     }
 }
 
+/// A per-item error of a batch or stream (`google.rpc.Status`), with the same code, message
+/// and details a unary call would carry.
+impl From<Error> for tonic_types::pb::Status {
+    fn from(err: Error) -> Self {
+        let status = Status::from(err);
+        // A Status's details are an encoded google.rpc.Status (see tonic-types).
+        let details = <tonic_types::pb::Status as prost::Message>::decode(status.details())
+            .map(|s| s.details)
+            .unwrap_or_default();
+        Self { code: status.code() as i32, message: status.message().to_owned(), details }
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         match err {

@@ -87,12 +87,7 @@ impl Store {
         fields: AccountFields,
     ) -> Result<pb::Account, Error> {
         self.create("CreateAccount", &req.request_id, req, async |tx| {
-            insert_account(tx, &id, &fields).await?;
-            let row = account_row(tx, &id).await?;
-            let changed = AccountFields::default().diff(&fields);
-            let c = change(pb::AccountChangeKind::AccountCreated, account_name(&id), &changed);
-            self.append(tx, &id, c).await?;
-            Ok(row.to_proto())
+            self.insert(tx, &id, &fields).await
         })
         .await
     }
@@ -162,16 +157,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let version = lock_account(&mut tx, id).await?;
         etag::check(given_etag, version, &account_name(id))?;
-        let before = account_row(&mut tx, id).await?.fields();
-        let mut after = before.clone();
+        let before = account_row(&mut tx, id).await?;
+        let mut after = before.fields();
         update(&mut after)?;
-        let changed = before.diff(&after);
-        if !changed.is_empty() {
-            write_account(&mut tx, id, &after).await?;
-            let c = change(pb::AccountChangeKind::AccountUpdated, account_name(id), &changed);
-            self.append(&mut tx, id, c).await?;
-        }
-        let account = account_row(&mut tx, id).await?.to_proto();
+        let (_, account) = self.rewrite(&mut tx, before, &after).await?;
         tx.commit().await?;
         Ok(account)
     }
@@ -185,8 +174,9 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let c = change(pb::AccountChangeKind::AccountDeleted, account_name(id), &[]);
-        self.append(&mut tx, id, c).await?;
+        let mut c = change(pb::AccountChangeKind::AccountDeleted, account_name(id), &[]);
+        c.account = account_name(id);
+        self.feed.append(&mut tx, &c.account, &c).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -210,50 +200,67 @@ impl Store {
             .bind(&key.1)
             .fetch_optional(&mut *tx)
             .await?;
-            let outcome = match existing {
+            let (outcome, account) = match existing {
                 Some(id) => {
-                    let before = account_row(&mut tx, &id).await?.fields();
-                    let after = update(Some(&before))?;
-                    let changed = before.diff(&after);
-                    if changed.is_empty() {
-                        (pb::UpsertOutcome::Unchanged, id)
-                    } else {
-                        write_account(&mut tx, &id, &after).await?;
-                        let c = change(
-                            pb::AccountChangeKind::AccountUpdated,
-                            account_name(&id),
-                            &changed,
-                        );
-                        self.append(&mut tx, &id, c).await?;
-                        (pb::UpsertOutcome::Updated, id)
+                    let before = account_row(&mut tx, &id).await?;
+                    let after = update(Some(&before.fields()))?;
+                    match self.rewrite(&mut tx, before, &after).await? {
+                        (true, account) => (pb::UpsertOutcome::Updated, account),
+                        (false, account) => (pb::UpsertOutcome::Unchanged, account),
                     }
                 }
                 None => {
                     let fields = update(None)?;
                     let id = steward_kit::names::new_id();
-                    match insert_account(&mut tx, &id, &fields).await {
+                    match self.insert(&mut tx, &id, &fields).await {
                         Err(Error::AlreadyExists { reason: "EXTERNAL_REF_TAKEN", .. })
                             if attempt == 0 =>
                         {
                             continue;
                         }
-                        other => other?,
+                        created => (pb::UpsertOutcome::Created, created?),
                     }
-                    let changed = AccountFields::default().diff(&fields);
-                    let c =
-                        change(pb::AccountChangeKind::AccountCreated, account_name(&id), &changed);
-                    self.append(&mut tx, &id, c).await?;
-                    (pb::UpsertOutcome::Created, id)
                 }
             };
-            let account = account_row(&mut tx, &outcome.1).await?.to_proto();
             tx.commit().await?;
-            return Ok((outcome.0, account));
+            return Ok((outcome, account));
         }
         Err(Error::Aborted {
             reason: "CONCURRENT_UPSERT",
             message: "the key's account changed concurrently twice: retry the item".into(),
         })
+    }
+}
+
+impl Store {
+    /// Creates account `id` with its feed entry; the account as created.
+    async fn insert(
+        &self,
+        tx: &mut PgConnection,
+        id: &str,
+        fields: &AccountFields,
+    ) -> Result<pb::Account, Error> {
+        insert_account(tx, id, fields).await?;
+        let changed = AccountFields::default().diff(fields);
+        let c = change(pb::AccountChangeKind::AccountCreated, account_name(id), &changed);
+        self.append(tx, id, c).await
+    }
+
+    /// Writes `after` over the account of `before` (locked by the caller) when they differ,
+    /// with its feed entry. Whether anything changed, and the account as it now stands.
+    async fn rewrite(
+        &self,
+        tx: &mut PgConnection,
+        before: AccountRow,
+        after: &AccountFields,
+    ) -> Result<(bool, pb::Account), Error> {
+        let changed = before.fields().diff(after);
+        if changed.is_empty() {
+            return Ok((false, before.to_proto()));
+        }
+        write_account(tx, &before.id, after).await?;
+        let c = change(pb::AccountChangeKind::AccountUpdated, account_name(&before.id), &changed);
+        Ok((true, self.append(tx, &before.id, c).await?))
     }
 }
 

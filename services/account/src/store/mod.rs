@@ -3,6 +3,8 @@
 
 mod accounts;
 mod children;
+mod contacts;
+mod contracts;
 mod reads;
 
 use std::collections::BTreeMap;
@@ -20,6 +22,9 @@ use crate::domain::account::AccountFields;
 use crate::domain::contract::to_date;
 
 pub use accounts::{AccountQuery, Order};
+pub use children::Child;
+pub use contacts::ContactRow;
+pub use contracts::ContractRow;
 pub use reads::{RevenueContracts, RevenueQuery};
 
 /// The service's schema.
@@ -72,19 +77,18 @@ impl Store {
     }
 
     /// Appends a change about account `account_id` inside `tx`, with the account's state
-    /// after it (unless it was deleted).
+    /// after it, and returns that state (the caller's response, read once).
     async fn append(
         &self,
         tx: &mut PgConnection,
         account_id: &str,
         mut change: pb::AccountChange,
-    ) -> Result<(), Error> {
-        change.account = account_name(account_id);
-        if change.kind != pb::AccountChangeKind::AccountDeleted as i32 {
-            change.account_snapshot = Some(account_row(tx, account_id).await?.to_proto());
-        }
+    ) -> Result<pb::Account, Error> {
+        let account = account_row(tx, account_id).await?.to_proto();
+        change.account = account.name.clone();
+        change.account_snapshot = Some(account.clone());
         self.feed.append(tx, &change.account, &change).await?;
-        Ok(())
+        Ok(account)
     }
 }
 

@@ -1,5 +1,7 @@
 //! The gRPC surface: parse and validate the request, call the store, answer.
 
+mod requests;
+
 use steward_kit::auth::{MethodScopes, Scope};
 use steward_kit::{Error, Violations, mask, names, page};
 use steward_proto::account::v1::{self as pb, account_service_server::AccountService};
@@ -11,7 +13,8 @@ use crate::domain::contact::{self, ContactFields};
 use crate::domain::contract::{self, ContractFields};
 use crate::domain::names::{normalize_domain, normalize_email};
 use crate::domain::revenue;
-use crate::store::{AccountQuery, Order, RevenueQuery, Store};
+use crate::store::{ContactRow, ContractRow, Store};
+use requests::{account_query, enum_names, new_or_given_id, revenue_query};
 
 /// Who may call what.
 pub const SCOPES: MethodScopes = &[
@@ -148,7 +151,7 @@ impl AccountService for Api {
                     index,
                     outcome: pb::UpsertOutcome::Unspecified as i32,
                     account: None,
-                    error: Some(rpc_status(err)),
+                    error: Some(err.into()),
                 },
             };
             results.push(result);
@@ -200,7 +203,7 @@ impl AccountService for Api {
                 &mut v,
             );
             v.finish()?;
-            self.store.create_contact(&req, account, id, fields).await
+            self.store.create_child::<ContactRow>(&req, &req.request_id, account, id, fields).await
         }
         .await)
     }
@@ -209,7 +212,7 @@ impl AccountService for Api {
         ok(async {
             let [account, id] =
                 names::parse(&req.get_ref().name, "accounts/{}/contacts/{}", "name")?;
-            self.store.get_contact(account, id).await
+            self.store.get_child::<ContactRow>(account, id).await
         }
         .await)
     }
@@ -242,7 +245,7 @@ impl AccountService for Api {
                 contact::is_set(&input, p)
             })?;
             self.store
-                .update_contact(account, id, &input.etag, |fields| {
+                .update_child::<ContactRow>(account, id, &input.etag, |fields| {
                     let mut v = Violations::default();
                     fields.apply(&input, &paths, "contact", &mut v);
                     v.finish()
@@ -256,7 +259,7 @@ impl AccountService for Api {
         ok(async {
             let [account, id] =
                 names::parse(&req.get_ref().name, "accounts/{}/contacts/{}", "name")?;
-            self.store.delete_contact(account, id, &req.get_ref().etag).await
+            self.store.delete_child::<ContactRow>(account, id, &req.get_ref().etag).await
         }
         .await)
     }
@@ -274,7 +277,7 @@ impl AccountService for Api {
             let input = req.contract.clone().unwrap_or_default();
             fields.apply(&input, contract::UPDATABLE, "contract", &mut v);
             v.finish()?;
-            self.store.create_contract(&req, account, id, fields).await
+            self.store.create_child::<ContractRow>(&req, &req.request_id, account, id, fields).await
         }
         .await)
     }
@@ -283,7 +286,7 @@ impl AccountService for Api {
         ok(async {
             let [account, id] =
                 names::parse(&req.get_ref().name, "accounts/{}/contracts/{}", "name")?;
-            self.store.get_contract(account, id).await
+            self.store.get_child::<ContractRow>(account, id).await
         }
         .await)
     }
@@ -316,7 +319,7 @@ impl AccountService for Api {
                 contract::is_set(&input, p)
             })?;
             self.store
-                .update_contract(account, id, &input.etag, |fields| {
+                .update_child::<ContractRow>(account, id, &input.etag, |fields| {
                     let mut v = Violations::default();
                     fields.apply(&input, &paths, "contract", &mut v);
                     v.finish()
@@ -330,7 +333,7 @@ impl AccountService for Api {
         ok(async {
             let [account, id] =
                 names::parse(&req.get_ref().name, "accounts/{}/contracts/{}", "name")?;
-            self.store.delete_contract(account, id, &req.get_ref().etag).await
+            self.store.delete_child::<ContractRow>(account, id, &req.get_ref().etag).await
         }
         .await)
     }
@@ -424,110 +427,5 @@ impl Api {
                 Ok(fields)
             })
             .await
-    }
-}
-
-/// A caller-chosen id checked, or a new one.
-fn new_or_given_id(id: &str, field: &str) -> Result<String, Error> {
-    if id.is_empty() {
-        Ok(names::new_id())
-    } else {
-        names::check_id(id, field)?;
-        Ok(id.to_owned())
-    }
-}
-
-/// Enum filter values as their stored names; unknown values are `INVALID_ARGUMENT`.
-fn enum_names(
-    values: &[i32],
-    field: &str,
-    name: impl Fn(i32) -> Option<&'static str>,
-) -> Result<Vec<String>, Error> {
-    let mut v = Violations::default();
-    let mut out = Vec::with_capacity(values.len());
-    for (i, value) in values.iter().enumerate() {
-        match name(*value) {
-            Some(n) => out.push(n.to_owned()),
-            None => v.add(format!("{field}[{i}]"), format!("unknown value {value}")),
-        }
-    }
-    v.finish()?;
-    Ok(out)
-}
-
-fn account_query(req: &pb::ListAccountsRequest) -> Result<AccountQuery, Error> {
-    let segments = enum_names(&req.segments, "segments", |s| {
-        pb::Segment::try_from(s).ok().map(|s| s.as_str_name())
-    })?;
-    let stages = enum_names(&req.lifecycle_stages, "lifecycle_stages", |s| {
-        pb::LifecycleStage::try_from(s).ok().map(|s| s.as_str_name())
-    })?;
-    let domain = match req.domain.trim() {
-        "" => String::new(),
-        d => normalize_domain(d).map_err(|why| Error::invalid("domain", why))?,
-    };
-    let mut label_values = serde_json::Map::new();
-    let mut label_keys = Vec::new();
-    for label in &req.labels {
-        match label.split_once('=') {
-            Some((k, v)) => {
-                label_values.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
-            }
-            None => label_keys.push(label.clone()),
-        }
-    }
-    Ok(AccountQuery {
-        segments,
-        stages,
-        owner: req.owner.clone(),
-        domain,
-        label_values,
-        label_keys,
-        order: Order::parse(&req.order_by)?,
-    })
-}
-
-fn revenue_query(req: &pb::GetRevenueMetricsRequest) -> Result<RevenueQuery, Error> {
-    let mut v = Violations::default();
-    let start =
-        contract::date(req.start_date.as_ref()).map_err(|why| v.add("start_date", why)).ok();
-    let end = contract::date(req.end_date.as_ref()).map_err(|why| v.add("end_date", why)).ok();
-    let currency_code = match req.currency_code.trim() {
-        "" => String::new(),
-        c => crate::domain::names::normalize_currency(c)
-            .map_err(|why| v.add("currency_code", why))
-            .unwrap_or_default(),
-    };
-    let segments = enum_names(&req.segments, "segments", |s| {
-        pb::Segment::try_from(s).ok().map(|s| s.as_str_name())
-    });
-    if let (Some(s), Some(e)) = (start, end) {
-        v.check(e > s, "end_date", "must be after start_date");
-        v.check(
-            e <= s + chrono::Months::new(120),
-            "end_date",
-            "must be at most 10 years after start_date",
-        );
-    }
-    v.finish()?;
-    Ok(RevenueQuery {
-        start: start.unwrap_or_default(),
-        end: end.unwrap_or_default(),
-        currency_code,
-        segments: segments?,
-    })
-}
-
-/// A per-item error as `google.rpc.Status`, with the same details a unary call would carry.
-fn rpc_status(err: Error) -> tonic_types::pb::Status {
-    let status = Status::from(err);
-    // A Status's details are an encoded google.rpc.Status (see tonic-types).
-    let details = <tonic_types::pb::Status as prost::Message>::decode(status.details())
-        .map(|s| s.details)
-        .unwrap_or_default();
-    tonic_types::pb::Status {
-        code: status.code() as i32,
-        message: status.message().to_owned(),
-        details,
     }
 }
