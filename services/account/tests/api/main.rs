@@ -7,6 +7,7 @@ mod batch;
 mod contacts;
 mod contracts;
 mod feed;
+mod list;
 mod resolve;
 mod revenue;
 mod support;

@@ -252,3 +252,13 @@ pub(crate) fn assert_error_info(status: &tonic::Status) {
         info.reason
     );
 }
+
+/// Labels from pairs.
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// The display names of `accounts`, in order.
+pub(crate) fn display_names(accounts: &[pb::Account]) -> Vec<String> {
+    accounts.iter().map(|a| a.display_name.clone()).collect()
+}
