@@ -1,0 +1,3 @@
+//! Ingest benchmark (written with the service; see the crate README).
+
+fn main() {}
