@@ -2,6 +2,7 @@
 //! targets were decided. The rules are documented on [`super::figures`].
 
 use chrono::{DateTime, Utc};
+use pb::TicketEventKind as Kind;
 use steward_proto::ticket::v1 as pb;
 
 use super::{EventFact, SlaFact, TicketFacts};
@@ -34,6 +35,7 @@ pub(super) fn is_resolved(status: i32) -> bool {
     status == pb::TicketStatus::Solved as i32 || status == pb::TicketStatus::Closed as i32
 }
 
+/// `e` is of one of `kinds`.
 fn is_kind(e: &EventFact, kinds: &[pb::TicketEventKind]) -> bool {
     kinds.iter().any(|k| *k as i32 == e.kind)
 }
@@ -49,8 +51,6 @@ fn latest<'a>(
         _ => Some(e),
     })
 }
-
-use pb::TicketEventKind as Kind;
 
 /// Events that change whether the ticket is open.
 const TRANSITIONS: &[Kind] = &[Kind::Solved, Kind::Closed, Kind::Reopened];
