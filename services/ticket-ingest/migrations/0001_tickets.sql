@@ -43,6 +43,10 @@ CREATE INDEX tickets_updated ON ticket.tickets (source_update_time DESC, id DESC
 -- Unlinked tickets wait here for an account to appear.
 CREATE INDEX tickets_unlinked ON ticket.tickets (created_time DESC, id DESC)
     WHERE link_state IN ('LINK_STATE_UNLINKED', 'LINK_STATE_AMBIGUOUS');
+-- Re-linking after an account change finds the tickets whose keys it touches.
+CREATE INDEX tickets_requester_email ON ticket.tickets (requester_email);
+CREATE INDEX tickets_requester_domain ON ticket.tickets (split_part(requester_email, '@', 2));
+CREATE INDEX tickets_account_ref ON ticket.tickets (ref_system, ref_id);
 
 -- Lifecycle events derived at ingest, never rewritten. `seq` orders them (by ingest, then
 -- derivation order) and names them: tickets/{ticket}/events/{seq}.

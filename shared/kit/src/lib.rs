@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod deadline;
+pub mod enums;
 pub mod error;
 pub mod etag;
 pub mod feed;

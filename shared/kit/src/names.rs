@@ -31,6 +31,16 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The caller's id for a create (AIP-133), checked, or a new one when it is empty.
+pub fn new_or_given(id: &str, field: &str) -> Result<String, Error> {
+    if id.is_empty() {
+        Ok(new_id())
+    } else {
+        check_id(id, field)?;
+        Ok(id.to_owned())
+    }
+}
+
 /// Parses `name` against `pattern` (e.g. `accounts/{}/contacts/{}`), returning the ids in
 /// order. `field` names the request field in the error.
 pub fn parse<'a, const N: usize>(

@@ -40,6 +40,17 @@ pub struct Application {
     routes: RoutesBuilder,
     services: Vec<&'static str>,
     db: Option<PgPool>,
+    tasks: BackgroundTasks,
+}
+
+/// Work that runs beside the server (e.g. feed consumers).
+#[derive(Default)]
+struct BackgroundTasks(Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl std::fmt::Debug for BackgroundTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} background task(s)", self.0.len())
+    }
 }
 
 impl Application {
@@ -56,6 +67,7 @@ impl Application {
             routes: RoutesBuilder::default(),
             services: Vec::new(),
             db: None,
+            tasks: BackgroundTasks::default(),
         })
     }
 
@@ -89,6 +101,14 @@ impl Application {
         self
     }
 
+    /// Runs `task` for as long as the server serves: it starts with [`Application::run`] and is
+    /// dropped when the server stops (so it must be cancel-safe, as the kit's feed consumer
+    /// is: its uncommitted transaction rolls back and its lease is freed).
+    pub fn with_task(mut self, task: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.tasks.0.push(Box::pin(task));
+        self
+    }
+
     /// Reports NOT_SERVING on readiness while `pool` cannot reach the database.
     pub fn with_readiness_db(mut self, pool: PgPool) -> Self {
         self.db = Some(pool);
@@ -98,7 +118,7 @@ impl Application {
     /// Serves until `shutdown` resolves, then: readiness goes NOT_SERVING, the listener
     /// closes, in-flight calls get `shutdown_grace` to finish, and whatever remains is cut.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Application { listener, config, auth, mut routes, services, db } = self;
+        let Application { listener, config, auth, mut routes, services, db, tasks } = self;
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in &services {
             health.set_service_status(*name, ServingStatus::Serving).await;
@@ -146,10 +166,18 @@ impl Application {
                 },
             );
         tokio::pin!(server);
+        // Background tasks are polled only until draining starts, then dropped with this
+        // future.
+        let background = async move {
+            futures_util::future::join_all(tasks.0).await;
+            std::future::pending::<()>().await
+        };
+        tokio::pin!(background);
 
         tokio::select! {
             result = &mut server => return finish(readiness, result.map_err(Into::into)),
             () = shutdown => {}
+            () = &mut background => {}
         }
         // Tell load balancers first, then stop accepting and drain.
         for name in &services {

@@ -3,7 +3,7 @@
 mod requests;
 
 use steward_kit::auth::{MethodScopes, Scope};
-use steward_kit::{Error, Violations, mask, names, page};
+use steward_kit::{Error, Violations, enums, mask, names, page};
 use steward_proto::account::v1::{self as pb, account_service_server::AccountService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -14,7 +14,7 @@ use crate::domain::contract::{self, ContractFields};
 use crate::domain::names::{normalize_domain, normalize_email};
 use crate::domain::revenue;
 use crate::store::{ContactRow, ContractRow, Store};
-use requests::{account_query, enum_names, new_or_given_id, revenue_query};
+use requests::{account_query, revenue_query};
 
 /// Who may call what.
 pub const SCOPES: MethodScopes = &[
@@ -67,7 +67,7 @@ impl AccountService for Api {
     async fn create_account(&self, req: Request<pb::CreateAccountRequest>) -> Answer<pb::Account> {
         let req = req.into_inner();
         ok(async {
-            let id = new_or_given_id(&req.account_id, "account_id")?;
+            let id = names::new_or_given(&req.account_id, "account_id")?;
             let input = req.account.clone().unwrap_or_default();
             let mut fields = AccountFields::default();
             let mut v = Violations::default();
@@ -193,7 +193,7 @@ impl AccountService for Api {
         let req = req.into_inner();
         ok(async {
             let [account] = names::parse(&req.parent, "accounts/{}", "parent")?;
-            let id = new_or_given_id(&req.contact_id, "contact_id")?;
+            let id = names::new_or_given(&req.contact_id, "contact_id")?;
             let mut fields = ContactFields::default();
             let mut v = Violations::default();
             fields.apply(
@@ -225,7 +225,7 @@ impl AccountService for Api {
         ok(async {
             let [account] = names::parse(&req.parent, "accounts/{}", "parent")?;
             let limit = page::size(req.page_size)?;
-            let roles = enum_names(&req.roles, "roles", |r| {
+            let roles = enums::names(&req.roles, "roles", |r| {
                 pb::ContactRole::try_from(r).ok().map(|r| r.as_str_name())
             })?;
             let (contacts, next_page_token) =
@@ -271,7 +271,7 @@ impl AccountService for Api {
         let req = req.into_inner();
         ok(async {
             let [account] = names::parse(&req.parent, "accounts/{}", "parent")?;
-            let id = new_or_given_id(&req.contract_id, "contract_id")?;
+            let id = names::new_or_given(&req.contract_id, "contract_id")?;
             let mut fields = ContractFields::default();
             let mut v = Violations::default();
             let input = req.contract.clone().unwrap_or_default();

@@ -1,0 +1,174 @@
+//! Loading the facts that support summaries and KPIs are computed from: the stored
+//! snapshots and their lifecycle events, in one query.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+use steward_kit::Error;
+use steward_kit::time::{from_timestamp, timestamp};
+use steward_proto::ticket::v1 as pb;
+
+use super::{Store, decode_ticket};
+use crate::domain::figures::{self, Csat, EventFact, SlaFact, TicketFacts};
+
+/// Which tickets the KPIs cover, in stored form.
+#[derive(Debug, Clone, Default)]
+pub struct KpiFilter {
+    /// Source names.
+    pub sources: Vec<String>,
+    /// Priority names.
+    pub priorities: Vec<String>,
+    /// Categories, lowercase.
+    pub categories: Vec<String>,
+    /// Segment names.
+    pub segments: Vec<String>,
+}
+
+/// A ticket's facts, with what the summary adds beside the figures.
+struct Loaded {
+    facts: TicketFacts,
+    ingest_time: DateTime<Utc>,
+}
+
+impl Store {
+    /// Account `account_id`'s support summary (see `GetSupportSummary`).
+    pub async fn support_summary(
+        &self,
+        account_id: &str,
+        window: chrono::Duration,
+        as_of: DateTime<Utc>,
+        history_windows: usize,
+    ) -> Result<pb::SupportSummary, Error> {
+        let loaded =
+            self.load("t.account_id = $2", as_of, |q| q.bind(account_id.to_owned())).await?;
+        let data_time = loaded.iter().map(|l| l.ingest_time).max();
+        let first_created = loaded.iter().map(|l| l.facts.created).min();
+        let facts: Vec<TicketFacts> = loaded.into_iter().map(|l| l.facts).collect();
+        let mut summary = figures::summary(&facts, window, as_of, history_windows);
+        summary.account = format!("accounts/{account_id}");
+        summary.data_time = data_time.map(timestamp);
+        summary.first_ticket_create_time = first_created.map(timestamp);
+        Ok(summary)
+    }
+
+    /// The support team's KPIs over `[start, end)` (see `GetSupportKpis`).
+    pub async fn support_kpis(
+        &self,
+        filter: &KpiFilter,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        group_by: pb::KpiDimension,
+    ) -> Result<pb::SupportKpis, Error> {
+        let condition = "(cardinality($2::text[]) = 0 OR t.source = ANY($2))
+             AND (cardinality($3::text[]) = 0 OR t.priority = ANY($3))
+             AND (cardinality($4::text[]) = 0 OR t.category = ANY($4))
+             AND (cardinality($5::text[]) = 0 OR a.segment = ANY($5))";
+        let loaded = self
+            .load(condition, end, |q| {
+                q.bind(filter.sources.clone())
+                    .bind(filter.priorities.clone())
+                    .bind(filter.categories.clone())
+                    .bind(filter.segments.clone())
+            })
+            .await?;
+        let facts: Vec<TicketFacts> = loaded.into_iter().map(|l| l.facts).collect();
+        Ok(figures::kpis(&facts, start, end, group_by))
+    }
+
+    /// The facts of the tickets created before `before`, not deleted, that match `condition`
+    /// (SQL over `t` = tickets and `a` = accounts; `$1` is `before`, `bind` adds `$2`...).
+    async fn load<'q>(
+        &self,
+        condition: &str,
+        before: DateTime<Utc>,
+        bind: impl FnOnce(
+            sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+        )
+            -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<Loaded>, Error> {
+        let sql = format!(
+            "SELECT t.snapshot, t.ingest_time,
+                    COALESCE(a.segment, '') AS segment,
+                    COALESCE(array_agg(e.kind ORDER BY e.seq) FILTER (WHERE e.seq IS NOT NULL),
+                             '{{}}') AS kinds,
+                    COALESCE(array_agg(e.event_time ORDER BY e.seq)
+                             FILTER (WHERE e.seq IS NOT NULL), '{{}}') AS times,
+                    COALESCE(array_agg(e.to_value ORDER BY e.seq)
+                             FILTER (WHERE e.seq IS NOT NULL), '{{}}') AS tos
+             FROM ticket.tickets t
+             LEFT JOIN ticket.accounts a ON a.id = t.account_id
+             LEFT JOIN ticket.ticket_events e ON e.ticket_id = t.id
+             WHERE NOT t.deleted AND t.created_time < $1 AND {condition}
+             GROUP BY t.id, a.segment"
+        );
+        let rows = bind(sqlx::query(AssertSqlSafe(sql)).bind(before)).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let ticket = decode_ticket(row.try_get::<Vec<u8>, _>("snapshot")?.as_slice())?;
+                let kinds: Vec<String> = row.try_get("kinds")?;
+                let times: Vec<DateTime<Utc>> = row.try_get("times")?;
+                let tos: Vec<String> = row.try_get("tos")?;
+                let events = kinds
+                    .iter()
+                    .zip(&times)
+                    .zip(&tos)
+                    .map(|((kind, time), to)| event_fact(kind, *time, to))
+                    .collect();
+                Ok(Loaded {
+                    facts: facts(ticket, row.try_get("segment")?, events),
+                    ingest_time: row.try_get("ingest_time")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn event_fact(kind: &str, time: DateTime<Utc>, to_value: &str) -> EventFact {
+    let kind = pb::TicketEventKind::from_str_name(kind).unwrap_or_default();
+    let status = pb::TicketStatus::from_str_name(to_value).map(|s| s as i32);
+    EventFact { kind: kind as i32, time, status }
+}
+
+fn time(t: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    t.as_ref().and_then(from_timestamp)
+}
+
+/// What the figures need of a stored ticket.
+fn facts(ticket: pb::Ticket, segment: String, events: Vec<EventFact>) -> TicketFacts {
+    // A rating without its own time counts when it was first seen (its CSAT_RATED event).
+    let rated_seen =
+        events.iter().find(|e| e.kind == pb::TicketEventKind::CsatRated as i32).map(|e| e.time);
+    let csat = ticket.csat.as_ref().and_then(|c| {
+        let counted = matches!(
+            c.sentiment(),
+            pb::CsatSentiment::Good | pb::CsatSentiment::Neutral | pb::CsatSentiment::Bad
+        );
+        let rate_time = time(&c.rate_time).or(rated_seen)?;
+        counted.then_some(Csat { sentiment: c.sentiment, rate_time })
+    });
+    TicketFacts {
+        source: ticket.source,
+        segment,
+        priority: ticket.priority,
+        category: ticket.category.to_lowercase(),
+        status: ticket.status,
+        created: time(&ticket.created_time).unwrap_or_default(),
+        first_response: time(&ticket.first_response_time),
+        first_resolved: time(&ticket.first_resolved_time),
+        resolved: time(&ticket.resolved_time),
+        csat,
+        sla: ticket
+            .sla
+            .iter()
+            .map(|t| SlaFact {
+                metric: t.metric,
+                due: time(&t.due_time),
+                completed: time(&t.completed_time),
+                state: t.state,
+            })
+            .collect(),
+        events,
+        // Reopens we observed are REOPENED events, with their times.
+        platform_reopened: ticket.reopen_count.unwrap_or(0) > 0,
+        last_reopened: time(&ticket.last_reopened_time),
+    }
+}
