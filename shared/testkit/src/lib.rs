@@ -4,6 +4,7 @@
 pub mod pg;
 pub mod probe;
 pub mod server;
+pub mod status;
 
 pub use pg::TestDb;
 pub use server::{TestServer, spawn};

@@ -6,7 +6,7 @@ use steward_kit::{Error, Violations, enums, names};
 use steward_proto::google::r#type::Interval;
 use steward_proto::ticket::v1 as pb;
 
-use crate::store::{KpiFilter, TicketOrder, TicketQuery};
+use crate::store::{KpiFilter, TicketOrder, TicketQuery, TimeRange};
 
 /// How far in the future an as-of time or period end may lie (clock skew between callers).
 const FUTURE_SLACK: Duration = Duration::minutes(1);
@@ -35,10 +35,7 @@ fn time(t: Option<&prost_types::Timestamp>, field: &str) -> Result<Option<DateTi
 }
 
 /// `[start, end)` of an interval whose bounds may be open.
-fn interval(
-    i: Option<&Interval>,
-    field: &str,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), Error> {
+fn interval(i: Option<&Interval>, field: &str) -> Result<TimeRange, Error> {
     let Some(i) = i else { return Ok((None, None)) };
     let start = time(i.start_time.as_ref(), &format!("{field}.start_time"))?;
     let end = time(i.end_time.as_ref(), &format!("{field}.end_time"))?;

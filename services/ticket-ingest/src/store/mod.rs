@@ -24,7 +24,7 @@ use crate::linker::Linker;
 pub use ingest::ItemResult;
 pub use links::AccountFeedHandler;
 pub use support::KpiFilter;
-pub use tickets::{TicketOrder, TicketQuery};
+pub use tickets::{TicketOrder, TicketQuery, TimeRange};
 
 /// The service's schema.
 pub const SCHEMA: &str = "ticket";

@@ -21,6 +21,9 @@ pub enum TicketOrder {
     Updated,
 }
 
+/// A time range `[start, end)`; an unset bound is open.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A validated `ListTickets` query; every value is in stored form.
 #[derive(Debug, Clone)]
 pub struct TicketQuery {
@@ -37,13 +40,23 @@ pub struct TicketQuery {
     /// Source names.
     pub sources: Vec<String>,
     /// `created_time` in `[start, end)`.
-    pub created: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    pub created: TimeRange,
     /// `source_update_time` in `[start, end)`.
-    pub updated: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    pub updated: TimeRange,
     /// Deleted tickets too.
     pub include_deleted: bool,
     /// The order.
     pub order: TicketOrder,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    kind: String,
+    event_time: DateTime<Utc>,
+    from_value: String,
+    to_value: String,
+    ingest_time: DateTime<Utc>,
 }
 
 impl Store {
@@ -163,28 +176,27 @@ impl Store {
         if !exists {
             return Err(Error::NotFound(ticket_name(id)));
         }
-        let rows: Vec<(i64, String, DateTime<Utc>, String, String, DateTime<Utc>)> =
-            sqlx::query_as(
-                "SELECT seq, kind, event_time, from_value, to_value, ingest_time
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT seq, kind, event_time, from_value, to_value, ingest_time
                  FROM ticket.ticket_events
                  WHERE ticket_id = $1 AND ($2::bigint IS NULL OR seq > $2)
                  ORDER BY seq LIMIT $3",
-            )
-            .bind(id)
-            .bind(after)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let (rows, token) = page::finish(rows, limit, &query, |r| r.0);
+        )
+        .bind(id)
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let (rows, token) = page::finish(rows, limit, &query, |r| r.seq);
         let events = rows
             .into_iter()
-            .map(|(seq, kind, at, from_value, to_value, ingest)| pb::TicketEvent {
-                name: format!("{}/events/{seq}", ticket_name(id)),
-                kind: pb::TicketEventKind::from_str_name(&kind).unwrap_or_default() as i32,
-                event_time: Some(timestamp(at)),
-                from_value,
-                to_value,
-                ingest_time: Some(timestamp(ingest)),
+            .map(|e| pb::TicketEvent {
+                name: format!("{}/events/{}", ticket_name(id), e.seq),
+                kind: pb::TicketEventKind::from_str_name(&e.kind).unwrap_or_default() as i32,
+                event_time: Some(timestamp(e.event_time)),
+                from_value: e.from_value,
+                to_value: e.to_value,
+                ingest_time: Some(timestamp(e.ingest_time)),
             })
             .collect();
         Ok((events, token))
