@@ -135,10 +135,13 @@ async fn a_request_id_returns_the_first_answer() {
     assert_code(&err, Code::InvalidArgument, "REQUEST_ID_REUSED");
 }
 
+/// Makes a valid ticket invalid in one way.
+type Breakage = Box<dyn Fn(&mut pb::Ticket)>;
+
 #[tokio::test]
 async fn invalid_tickets_name_the_field_and_store_nothing() {
     let mut s = start().await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::Ticket)>)> = vec![
+    let cases: Vec<(&str, Breakage)> = vec![
         ("ticket.source", Box::new(|t| t.source = 0)),
         ("ticket.external_id", Box::new(|t| t.external_id.clear())),
         ("ticket.external_id", Box::new(|t| t.external_id = "x".repeat(256))),
