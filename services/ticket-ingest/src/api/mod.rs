@@ -1,5 +1,6 @@
 //! The gRPC surface: parse and validate the request, call the store, answer.
 
+mod group;
 mod requests;
 mod stream;
 
@@ -39,12 +40,13 @@ const POLICY_UPDATABLE: &[&str] = &["display_name", "targets", "sources"];
 #[derive(Debug, Clone)]
 pub struct Api {
     store: Store,
+    group: group::GroupCommit,
 }
 
 impl Api {
-    /// The API over `store`.
+    /// The API over `store`; starts the group-commit writers.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { group: group::GroupCommit::start(store.clone()), store }
     }
 }
 
@@ -64,8 +66,11 @@ impl TicketIngestService for Api {
         ok(async {
             let request_id = idempotency::parse(&req.request_id, "request_id")?;
             let snapshot = validate::validate(req.ticket.clone())?;
-            let results =
-                self.store.ingest(vec![snapshot], request_id.map(|id| (id, &req))).await?;
+            let Some(request_id) = request_id else {
+                return self.group.ingest(snapshot).await;
+            };
+            // The stored answer must commit with this ticket alone: no shared transaction.
+            let results = self.store.ingest(vec![snapshot], Some((request_id, &req))).await?;
             results
                 .into_iter()
                 .next()

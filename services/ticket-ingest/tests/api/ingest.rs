@@ -313,3 +313,28 @@ async fn get_ticket_by_source_key_and_not_found() {
     let err = s.client.get_ticket(pb::GetTicketRequest::default()).await.expect_err("no key");
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn concurrent_unary_ingests_of_one_ticket_create_it_once() {
+    let s = start().await;
+    // 50 tickets, each sent 4 times at once: grouped into shared transactions or not, each
+    // ticket is created exactly once and the other copies are redeliveries.
+    let calls = (0..200).map(|i| {
+        let mut client = s.client.clone();
+        async move { ingest(&mut client, ticket(&format!("c{}", i % 50))).await }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let mut created = std::collections::BTreeMap::new();
+    for a in &answers {
+        let entry = created.entry(a.ticket.clone()).or_insert((0, 0));
+        match a.outcome() {
+            pb::IngestOutcome::Created => entry.0 += 1,
+            pb::IngestOutcome::Unchanged => entry.1 += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created.len(), 50, "one ticket per key");
+    assert!(created.values().all(|c| *c == (1, 3)), "{created:?}");
+    let mut client = s.client.clone();
+    assert_eq!(list_all(&mut client, Default::default()).await.len(), 50);
+}
