@@ -18,6 +18,7 @@ use steward_proto::ticket::v1 as pb;
 use uuid::Uuid;
 
 use super::changes::Changes;
+use super::upsert::Upserts;
 use super::{
     SCHEMA, Store, account_name, append_changes, decode_ticket, insert_events, link_state,
     policies, ticket_name, writers_lock,
@@ -30,12 +31,13 @@ use crate::linker::{Link, LinkKeys};
 
 /// A ticket as this batch sees it: the stored one, then each accepted snapshot.
 #[derive(Debug)]
-struct Current {
-    id: String,
-    ticket: pb::Ticket,
-    key: StoredKey,
-    link: Link,
-    observed_reopens: i32,
+pub(super) struct Current {
+    pub(super) id: String,
+    /// With its policy SLA targets.
+    pub(super) ticket: pb::Ticket,
+    pub(super) key: StoredKey,
+    pub(super) link: Link,
+    pub(super) observed_reopens: i32,
     write: Write,
 }
 
@@ -215,7 +217,7 @@ fn key_of_ticket(ticket: &pb::Ticket) -> StoredKey {
 }
 
 /// The stored value name of enum value `v`.
-fn source_name(v: i32) -> &'static str {
+pub(super) fn source_name(v: i32) -> &'static str {
     pb::Source::try_from(v).map(|s| s.as_str_name()).unwrap_or("SOURCE_UNSPECIFIED")
 }
 
@@ -292,7 +294,7 @@ impl Batch {
         tx: &mut PgConnection,
         tickets: impl Iterator<Item = &'a Current>,
     ) -> Result<(), Error> {
-        let mut upserts = Columns::default();
+        let mut upserts = Upserts::default();
         let (mut advanced, mut snapshots, mut times) = (Vec::new(), Vec::new(), Vec::new());
         for cur in tickets {
             match cur.write {
@@ -305,9 +307,7 @@ impl Batch {
                 Write::Upsert => upserts.push(cur),
             }
         }
-        if !upserts.id.is_empty() {
-            upserts.write(tx).await?;
-        }
+        upserts.write(tx).await?;
         if !advanced.is_empty() {
             sqlx::query(
                 "UPDATE ticket.tickets t
@@ -322,98 +322,5 @@ impl Batch {
             .await?;
         }
         insert_events(tx, &self.events).await
-    }
-}
-
-/// The ticket rows of one multi-row upsert, column by column (for `UNNEST`).
-#[derive(Debug, Default)]
-struct Columns {
-    id: Vec<String>,
-    source: Vec<&'static str>,
-    instance: Vec<String>,
-    external_id: Vec<String>,
-    account_id: Vec<Option<String>>,
-    link_state: Vec<&'static str>,
-    ref_system: Vec<Option<String>>,
-    ref_id: Vec<Option<String>>,
-    email: Vec<Option<String>>,
-    status: Vec<&'static str>,
-    priority: Vec<&'static str>,
-    category: Vec<String>,
-    created: Vec<DateTime<Utc>>,
-    updated: Vec<DateTime<Utc>>,
-    deleted: Vec<bool>,
-    hash: Vec<Vec<u8>>,
-    snapshot: Vec<Vec<u8>>,
-    reopens: Vec<i32>,
-}
-
-impl Columns {
-    fn push(&mut self, cur: &Current) {
-        let t = &cur.ticket;
-        let keys = LinkKeys::of(t);
-        let (ref_system, ref_id) = keys.account_ref.unzip();
-        self.id.push(cur.id.clone());
-        self.source.push(source_name(t.source));
-        self.instance.push(t.source_instance.clone());
-        self.external_id.push(t.external_id.clone());
-        self.account_id.push(cur.link.account_id.clone());
-        self.link_state.push(cur.link.state.as_str_name());
-        self.ref_system.push(ref_system);
-        self.ref_id.push(ref_id);
-        self.email.push(keys.email);
-        self.status.push(t.status().as_str_name());
-        self.priority.push(t.priority().as_str_name());
-        self.category.push(t.category.to_lowercase());
-        self.created.push(t.created_time.as_ref().and_then(from_timestamp).unwrap_or_default());
-        self.updated.push(cur.key.update_time);
-        self.deleted.push(t.deleted);
-        self.hash.push(cur.key.content_hash.clone());
-        self.snapshot.push(t.encode_to_vec());
-        self.reopens.push(cur.observed_reopens);
-    }
-
-    async fn write(&self, tx: &mut PgConnection) -> Result<(), Error> {
-        sqlx::query(
-            "INSERT INTO ticket.tickets AS t (id, source, source_instance, external_id, account_id,
-                 link_state, ref_system, ref_id, requester_email, status, priority, category,
-                 created_time, source_update_time, deleted, content_hash, snapshot,
-                 observed_reopens)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                 $12::text[], $13::timestamptz[], $14::timestamptz[], $15::bool[], $16::bytea[],
-                 $17::bytea[], $18::int[])
-             ON CONFLICT (id) DO UPDATE SET
-                 account_id = EXCLUDED.account_id, link_state = EXCLUDED.link_state,
-                 ref_system = EXCLUDED.ref_system, ref_id = EXCLUDED.ref_id,
-                 requester_email = EXCLUDED.requester_email, status = EXCLUDED.status,
-                 priority = EXCLUDED.priority, category = EXCLUDED.category,
-                 created_time = EXCLUDED.created_time,
-                 source_update_time = EXCLUDED.source_update_time, deleted = EXCLUDED.deleted,
-                 content_hash = EXCLUDED.content_hash, snapshot = EXCLUDED.snapshot,
-                 observed_reopens = EXCLUDED.observed_reopens,
-                 update_time = now(), ingest_time = now(), version = t.version + 1",
-        )
-        .bind(&self.id)
-        .bind(&self.source)
-        .bind(&self.instance)
-        .bind(&self.external_id)
-        .bind(&self.account_id)
-        .bind(&self.link_state)
-        .bind(&self.ref_system)
-        .bind(&self.ref_id)
-        .bind(&self.email)
-        .bind(&self.status)
-        .bind(&self.priority)
-        .bind(&self.category)
-        .bind(&self.created)
-        .bind(&self.updated)
-        .bind(&self.deleted)
-        .bind(&self.hash)
-        .bind(&self.snapshot)
-        .bind(&self.reopens)
-        .execute(tx)
-        .await?;
-        Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod links;
 mod policies;
 mod support;
 mod tickets;
+mod upsert;
 
 use std::sync::Arc;
 
