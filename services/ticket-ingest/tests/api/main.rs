@@ -2,5 +2,8 @@
 //! Postgres and a real account service: each test starts both on a fresh database and checks
 //! what `proto/steward/ticket/v1/ticket.proto` documents.
 
+mod feed;
 mod ingest;
+mod linking;
+mod stream;
 mod support;
