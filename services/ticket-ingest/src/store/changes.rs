@@ -87,3 +87,53 @@ impl Changes {
             .unzip()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(changes: Changes) -> Vec<pb::SupportChange> {
+        let (accounts, payloads) = changes.encode();
+        assert!(accounts.iter().all(|a| a.starts_with("accounts/")));
+        payloads.iter().map(|p| pb::SupportChange::decode(p.as_slice()).expect("decodes")).collect()
+    }
+
+    #[test]
+    fn one_entry_per_account_with_kinds_in_enum_order_and_at_most_100_names() {
+        use pb::SupportChangeKind as K;
+        let mut changes = Changes::default();
+        for i in 0..150 {
+            changes.add(Some("a"), &format!("tickets/{i:03}"), K::TicketUpdated);
+        }
+        changes.add(Some("a"), "tickets/000", K::TicketCreated);
+        changes.add(Some("b"), "tickets/x", K::SlaBreached);
+        changes.add(None, "tickets/unlinked", K::TicketCreated);
+        let entries = decode(changes);
+        assert_eq!(entries.len(), 2, "unlinked tickets have no account to report under");
+        let a = &entries[0];
+        assert_eq!(a.account, "accounts/a");
+        assert_eq!(a.kinds, [K::TicketCreated as i32, K::TicketUpdated as i32]);
+        assert_eq!(a.ticket_count, 150);
+        assert_eq!(a.tickets.len(), 100);
+        assert_eq!(a.tickets[0], "tickets/000");
+        assert_eq!(entries[1].tickets, ["tickets/x"]);
+    }
+
+    #[test]
+    fn a_move_reports_unlinked_for_the_old_account_and_linked_for_the_new() {
+        use pb::SupportChangeKind as K;
+        let mut changes = Changes::default();
+        changes.add_move(Some("old"), Some("new"), "tickets/t");
+        changes.add_move(Some("same"), Some("same"), "tickets/u");
+        let entries = decode(changes);
+        let kinds: Vec<(&str, &[i32])> =
+            entries.iter().map(|e| (e.account.as_str(), e.kinds.as_slice())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("accounts/new", &[K::TicketLinked as i32][..]),
+                ("accounts/old", &[K::TicketUnlinked as i32][..])
+            ]
+        );
+    }
+}
