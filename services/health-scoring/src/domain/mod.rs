@@ -1,0 +1,9 @@
+//! Pure scoring logic, no I/O: scorecard validation and assignment, scoring functions, the
+//! built-in measures, score computation with renormalized weights and bands, explanations.
+
+pub mod assignment;
+pub mod compute;
+pub mod explain;
+pub mod measures;
+pub mod scorecard;
+pub mod scoring;
