@@ -5,5 +5,8 @@
 mod feed;
 mod ingest;
 mod linking;
+mod list;
+mod sla;
 mod stream;
+mod summary;
 mod support;
