@@ -156,13 +156,16 @@ pub fn apply(
         if ticket.sla.iter().any(|t| t.metric == metric as i32) {
             continue;
         }
-        let decided = previous.iter().find(|t| {
-            is_policy(t)
-                && t.metric == metric as i32
-                && (t.state == S::Met as i32 || t.state == S::Breached as i32)
+        // Judged as of now: a target stored ACTIVE whose due time has passed unfulfilled was
+        // breached then, under the policy of the time, whatever the policy says now.
+        let decided = previous.iter().find_map(|t| {
+            let state = effective_state(t, now);
+            let decided = state == S::Met as i32 || state == S::Breached as i32;
+            (is_policy(t) && t.metric == metric as i32 && decided)
+                .then(|| pb::SlaTarget { state, ..t.clone() })
         });
         if let Some(decided) = decided {
-            ticket.sla.push(decided.clone());
+            ticket.sla.push(decided);
         } else if let Some(target) = policy.and_then(|p| compute(ticket, p, metric, now)) {
             ticket.sla.push(target);
         }

@@ -731,7 +731,6 @@ async fn breached_by_time(s: &mut Suite) -> (pb::SlaPolicy, String, Option<Seen>
 /// Policy changes recompute ACTIVE targets; a target unfulfilled after its due time is
 /// BREACHED (it reads so), and keeps the policy it was decided under.
 #[tokio::test]
-#[ignore = "fails: policy recomputation treats a stored ACTIVE target past its due time as running (bug reported; remove once fixed)"]
 async fn a_target_past_due_stays_breached_through_a_policy_update() {
     let mut s = start().await;
     let (policy, name, breached) = breached_by_time(&mut s).await;
@@ -749,7 +748,6 @@ async fn a_target_past_due_stays_breached_through_a_policy_update() {
 }
 
 #[tokio::test]
-#[ignore = "fails: policy recomputation treats a stored ACTIVE target past its due time as running (bug reported; remove once fixed)"]
 async fn a_target_past_due_stays_breached_through_a_policy_deletion() {
     let mut s = start().await;
     let (policy, name, breached) = breached_by_time(&mut s).await;

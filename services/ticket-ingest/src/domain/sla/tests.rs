@@ -308,3 +308,44 @@ fn every_bad_field_is_named() {
     let empty = pb::SlaPolicy { display_name: "x".into(), ..Default::default() };
     assert!(parse_fields(&empty, "sla_policy").is_err(), "at least one target");
 }
+
+#[test]
+fn a_stored_active_target_past_due_is_kept_as_breached_under_a_new_policy() {
+    use chrono::Duration;
+    let created = chrono::DateTime::from_timestamp(1_772_442_000, 0).expect("valid");
+    let mut ticket = pb::Ticket {
+        priority: pb::TicketPriority::High as i32,
+        created_time: Some(steward_kit::time::timestamp(created)),
+        ..Default::default()
+    };
+    // Decided ACTIVE at ingest, due after 2 hours; nobody answered.
+    let stored = pb::SlaTarget {
+        metric: pb::SlaMetric::FirstResponse as i32,
+        name_raw: "slaPolicies/old".into(),
+        due_time: Some(steward_kit::time::timestamp(created + Duration::hours(2))),
+        state: pb::SlaState::Active as i32,
+        origin: pb::SlaOrigin::Policy as i32,
+        ..Default::default()
+    };
+    let lenient = Policy {
+        name: "slaPolicies/new".into(),
+        sources: vec![],
+        targets: vec![PolicyTarget {
+            priority: pb::TicketPriority::High as i32,
+            first_response: Some(Duration::hours(8)),
+            resolution: None,
+        }],
+    };
+    // Three hours later the policy moves to 8 hours: the breach at 2 hours stands.
+    apply(&mut ticket, Some(&lenient), &[stored.clone()], created + Duration::hours(3));
+    assert_eq!(
+        ticket.sla,
+        [pb::SlaTarget { state: pb::SlaState::Breached as i32, ..stored.clone() }]
+    );
+    // One hour in, the same target was still running: it is recomputed under the new policy.
+    let mut early = pb::Ticket { sla: vec![], ..ticket.clone() };
+    apply(&mut early, Some(&lenient), &[stored], created + Duration::hours(1));
+    assert_eq!(early.sla.len(), 1);
+    assert_eq!(early.sla[0].name_raw, "slaPolicies/new");
+    assert_eq!(early.sla[0].state, pb::SlaState::Active as i32);
+}
