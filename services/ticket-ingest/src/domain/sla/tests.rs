@@ -337,7 +337,7 @@ fn a_stored_active_target_past_due_is_kept_as_breached_under_a_new_policy() {
         }],
     };
     // Three hours later the policy moves to 8 hours: the breach at 2 hours stands.
-    apply(&mut ticket, Some(&lenient), &[stored.clone()], created + Duration::hours(3));
+    apply(&mut ticket, Some(&lenient), std::slice::from_ref(&stored), created + Duration::hours(3));
     assert_eq!(
         ticket.sla,
         [pb::SlaTarget { state: pb::SlaState::Breached as i32, ..stored.clone() }]
