@@ -13,7 +13,7 @@
 
 mod custom;
 mod support;
-mod text;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod tests;

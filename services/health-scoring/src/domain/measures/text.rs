@@ -4,12 +4,12 @@
 use chrono::Duration;
 
 /// `n` followed by `word`, pluralized with an `s`: "1 day", "3 days".
-pub(super) fn count(n: i64, word: &str) -> String {
+pub(crate) fn count(n: i64, word: &str) -> String {
     if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
 
 /// A window length as people say it: "30 days", "1 day", "36 hours", "90 minutes".
-pub(super) fn window(w: Duration) -> String {
+pub(crate) fn window(w: Duration) -> String {
     if w.num_days() != 0 && w == Duration::days(w.num_days()) {
         count(w.num_days(), "day")
     } else if w.num_hours() != 0 && w == Duration::hours(w.num_hours()) {
@@ -20,14 +20,14 @@ pub(super) fn window(w: Duration) -> String {
 }
 
 /// A share 0–1 as a percentage with at most one decimal: 0.9 → "90%", 0.125 → "12.5%".
-pub(super) fn percent(share: f64) -> String {
+pub(crate) fn percent(share: f64) -> String {
     format!("{}%", number(share * 100.0, 1))
 }
 
 /// `x` with at most `decimals` decimals, trailing zeros dropped: 3.0 → "3", 0.4200 →
 /// "0.42". Magnitudes of a billion and more use scientific notation (a custom measurement
 /// may be anything; a fact stays one short line).
-pub(super) fn number(x: f64, decimals: usize) -> String {
+pub(crate) fn number(x: f64, decimals: usize) -> String {
     if !x.is_finite() || x.abs() >= 1e9 {
         return format!("{x:e}");
     }
@@ -39,7 +39,7 @@ pub(super) fn number(x: f64, decimals: usize) -> String {
 
 /// A change with its sign, in exactly `decimals` decimals: "+12.00", "−3.50" (a true minus
 /// sign, U+2212, as the API's examples write it), "0.00".
-pub(super) fn signed(x: f64, decimals: usize) -> String {
+pub(crate) fn signed(x: f64, decimals: usize) -> String {
     let magnitude = format!("{:.decimals$}", x.abs());
     let zero = magnitude.trim_start_matches(['0', '.']).is_empty();
     match () {
@@ -50,7 +50,19 @@ pub(super) fn signed(x: f64, decimals: usize) -> String {
 }
 
 /// A duration in fractional days; negative durations (clock skew) count as 0.
-pub(super) fn days(d: &prost_types::Duration) -> f64 {
+pub(crate) fn days(d: &prost_types::Duration) -> f64 {
     let seconds = d.seconds as f64 + f64::from(d.nanos) / 1e9;
     (seconds / 86_400.0).max(0.0)
+}
+
+/// How old data is, in its largest whole unit: "40 days", "25 hours", "3 minutes" (days
+/// from 2 days on, so that 36 hours is not rounded down to "1 day").
+pub(crate) fn age(d: Duration) -> String {
+    if d.num_days() >= 2 {
+        count(d.num_days(), "day")
+    } else if d.num_hours() >= 1 {
+        count(d.num_hours(), "hour")
+    } else {
+        count(d.num_minutes().max(0), "minute")
+    }
 }
