@@ -22,6 +22,10 @@ pub enum Error {
     /// The named resource does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// Not found, for a reason other than the named resource's absence (e.g. a resource
+    /// that exists but has no value yet).
+    #[error("{message}")]
+    NotFoundReason { reason: &'static str, message: String },
     /// A resource with the same identity exists already.
     #[error("{message}")]
     AlreadyExists { reason: &'static str, message: String },
@@ -93,7 +97,7 @@ impl Error {
     pub fn code(&self) -> Code {
         match self {
             Error::InvalidArgument(_) | Error::RequestIdReused => Code::InvalidArgument,
-            Error::NotFound(_) => Code::NotFound,
+            Error::NotFound(_) | Error::NotFoundReason { .. } => Code::NotFound,
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
             Error::Aborted { .. } => Code::Aborted,
@@ -109,7 +113,8 @@ impl Error {
             Error::RequestIdReused => "REQUEST_ID_REUSED".into(),
             Error::NotFound(name) => not_found_reason(name),
             Error::Internal(_) => "INTERNAL".into(),
-            Error::AlreadyExists { reason, .. }
+            Error::NotFoundReason { reason, .. }
+            | Error::AlreadyExists { reason, .. }
             | Error::FailedPrecondition { reason, .. }
             | Error::Aborted { reason, .. }
             | Error::OutOfRange { reason, .. }

@@ -4,6 +4,8 @@
 pub mod assignment;
 pub mod compute;
 pub mod explain;
+pub mod history;
 pub mod measures;
+pub mod reasons;
 pub mod scorecard;
 pub mod scoring;

@@ -18,6 +18,8 @@ pub struct DirtyQueue {
 pub struct Claim {
     /// The account (`accounts/{account}`).
     pub account: String,
+    /// The reason bits given to [`DirtyQueue::mark_for`] since the previous claim.
+    pub reasons: i32,
     generation: i64,
 }
 
@@ -33,25 +35,39 @@ impl DirtyQueue {
         tx: &mut PgConnection,
         accounts: &[String],
     ) -> Result<(), sqlx::Error> {
+        self.mark_for(tx, accounts, 0).await
+    }
+
+    /// Marks `accounts` for work and adds `reasons` (bits of the caller's choosing) to what
+    /// the next claim of each reports.
+    pub async fn mark_for(
+        &self,
+        tx: &mut PgConnection,
+        accounts: &[String],
+        reasons: i32,
+    ) -> Result<(), sqlx::Error> {
         let mut accounts = accounts.to_vec();
         // ON CONFLICT may touch each row once per statement.
         accounts.sort_unstable();
         accounts.dedup();
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO {s}.dirty_accounts AS d (account, due_at)
-             SELECT a, now() + make_interval(secs => $2) FROM UNNEST($1::text[]) a
-             ON CONFLICT (account) DO UPDATE SET generation = d.generation + 1",
+            "INSERT INTO {s}.dirty_accounts AS d (account, due_at, reasons)
+             SELECT a, now() + make_interval(secs => $2), $3 FROM UNNEST($1::text[]) a
+             ON CONFLICT (account)
+             DO UPDATE SET generation = d.generation + 1, reasons = d.reasons | $3",
             s = self.schema
         )))
         .bind(&accounts)
         .bind(self.delay.as_secs_f64())
+        .bind(reasons)
         .execute(tx)
         .await?;
         Ok(())
     }
 
     /// Leases up to `limit` due accounts for `lease`; an unfinished claim is handed out again
-    /// once its lease runs out (e.g. after a crash).
+    /// once its lease runs out (e.g. after a crash). The reasons gathered so far go to the
+    /// claim and are cleared, so marks arriving during the work start a fresh set.
     pub async fn claim(
         &self,
         pool: &PgPool,
@@ -59,12 +75,14 @@ impl DirtyQueue {
         lease: Duration,
     ) -> Result<Vec<Claim>, sqlx::Error> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE {s}.dirty_accounts SET claimed_until = now() + make_interval(secs => $2)
-             WHERE account IN (
-                SELECT account FROM {s}.dirty_accounts
+            "WITH due AS (
+                SELECT account, reasons FROM {s}.dirty_accounts
                 WHERE due_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
                 ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-             RETURNING account, generation",
+             UPDATE {s}.dirty_accounts d
+             SET claimed_until = now() + make_interval(secs => $2), reasons = 0
+             FROM due WHERE d.account = due.account
+             RETURNING d.account, d.generation, due.reasons",
             s = self.schema
         )))
         .bind(limit)
@@ -73,7 +91,11 @@ impl DirtyQueue {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(Claim { account: r.try_get("account")?, generation: r.try_get("generation")? })
+                Ok(Claim {
+                    account: r.try_get("account")?,
+                    reasons: r.try_get("reasons")?,
+                    generation: r.try_get("generation")?,
+                })
             })
             .collect()
     }
