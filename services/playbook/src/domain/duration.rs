@@ -20,11 +20,6 @@ pub(crate) fn to_delta(d: &Duration) -> Option<TimeDelta> {
     TimeDelta::try_seconds(d.seconds)?.checked_add(&TimeDelta::nanoseconds(i64::from(d.nanos)))
 }
 
-/// The API form of a span (whole seconds and nanos, both carrying its sign).
-pub(crate) fn to_duration(d: TimeDelta) -> Duration {
-    Duration { seconds: d.num_seconds(), nanos: d.subsec_nanos() }
-}
-
 /// Whether `d` is set, whole seconds and within `min..=max` seconds.
 pub(crate) fn in_range(d: &Duration, min: i64, max: i64) -> bool {
     d.nanos == 0 && (min..=max).contains(&d.seconds)
@@ -97,6 +92,5 @@ mod tests {
         );
         assert_eq!(to_delta(&Duration { seconds: 5, nanos: -1 }), None);
         assert_eq!(to_delta(&Duration { seconds: 0, nanos: 1_000_000_000 }), None);
-        assert_eq!(to_duration(TimeDelta::seconds(90)), Duration { seconds: 90, nanos: 0 });
     }
 }

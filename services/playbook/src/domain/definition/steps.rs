@@ -6,6 +6,7 @@ use steward_proto::playbook::v1 as pb;
 
 use super::{MAX_DISPLAY_NAME, check_text, text_problem};
 use crate::domain::duration::{DAY, MINUTE, in_range};
+use crate::domain::lease::EMAIL_ACTION_TYPE;
 use crate::domain::template;
 use pb::assignee::Target;
 use pb::step::Kind;
@@ -20,9 +21,6 @@ const MAX_ACTION_TYPE: usize = 100;
 const MAX_PARAMETERS_BYTES: usize = 64 * 1024;
 const MAX_ATTEMPTS: i32 = 20;
 const MAX_OFFSET: i64 = 365 * DAY;
-
-/// The action type EMAIL steps are claimed by; reserved for them.
-pub(crate) const EMAIL_ACTION_TYPE: &str = "email.send";
 
 /// Everything of one step but its id (whose uniqueness needs the others).
 pub(super) fn check_step(s: &pb::Step, at: &str, v: &mut Violations) {
