@@ -81,6 +81,12 @@ impl Application {
         &self.config
     }
 
+    /// The gRPC services added so far, by full name, as health checks ask for them (e.g. to
+    /// wait until each reports SERVING).
+    pub fn service_names(&self) -> &[&'static str] {
+        &self.services
+    }
+
     /// Serves `service`, whose methods need the scopes in `scopes`.
     pub fn with_service<S>(mut self, service: S, scopes: MethodScopes) -> Self
     where
