@@ -1,8 +1,8 @@
--- The health schema. Messages are stored as their exact protobuf encoding (bytea) next to
+-- The health-scoring service's tables, in its own schema `health`. Messages are stored as their exact protobuf encoding (bytea) next to
 -- the columns queries filter and sort on.
 
 -- Every version of every scorecard; versions are immutable.
-CREATE TABLE scorecard_versions (
+CREATE TABLE health.scorecard_versions (
     scorecard_id      text NOT NULL,
     version           integer NOT NULL,
     body              bytea NOT NULL,   -- steward.health.v1.Scorecard, output fields included
@@ -11,20 +11,20 @@ CREATE TABLE scorecard_versions (
 );
 
 -- The latest version of each scorecard, with what assignment needs.
-CREATE TABLE scorecards (
+CREATE TABLE health.scorecards (
     scorecard_id      text PRIMARY KEY,
     version           integer NOT NULL,
     is_default        boolean NOT NULL,
     segments          integer[] NOT NULL,
     stages            integer[] NOT NULL,
     create_time       timestamptz NOT NULL,
-    FOREIGN KEY (scorecard_id, version) REFERENCES scorecard_versions
+    FOREIGN KEY (scorecard_id, version) REFERENCES health.scorecard_versions
 );
 -- Exactly one default at any time (at most one enforced here; the API keeps one).
-CREATE UNIQUE INDEX scorecards_one_default ON scorecards (is_default) WHERE is_default;
+CREATE UNIQUE INDEX scorecards_one_default ON health.scorecards (is_default) WHERE is_default;
 
 -- Accounts as last received from the account feed.
-CREATE TABLE accounts (
+CREATE TABLE health.accounts (
     account           text PRIMARY KEY,          -- accounts/{id}
     body              bytea NOT NULL,            -- steward.account.v1.Account
     segment           integer NOT NULL,          -- health.v1 Segment number
@@ -34,7 +34,7 @@ CREATE TABLE accounts (
 );
 
 -- Each account's ARR as the feed reported it over time, for ARR trends.
-CREATE TABLE arr_history (
+CREATE TABLE health.arr_history (
     account           text NOT NULL,
     valid_from        timestamptz NOT NULL,
     arr_minor         bigint,                    -- NULL: no ARR
@@ -42,7 +42,7 @@ CREATE TABLE arr_history (
 );
 
 -- Custom measurements.
-CREATE TABLE measurements (
+CREATE TABLE health.measurements (
     account           text NOT NULL,
     key               text NOT NULL,
     observe_time      timestamptz NOT NULL,
@@ -52,11 +52,11 @@ CREATE TABLE measurements (
     record_time       timestamptz NOT NULL,
     PRIMARY KEY (account, key, observe_time)
 );
-CREATE INDEX measurements_by_time ON measurements (account, observe_time DESC, key);
+CREATE INDEX measurements_by_time ON health.measurements (account, observe_time DESC, key);
 
 -- The support summaries each account's last score was computed from, by window, so that
 -- previews and explanations can use the same inputs.
-CREATE TABLE support_inputs (
+CREATE TABLE health.support_inputs (
     account           text NOT NULL,
     window_secs       bigint NOT NULL,
     body              bytea NOT NULL,            -- steward.ticket.v1.SupportSummary
@@ -64,7 +64,7 @@ CREATE TABLE support_inputs (
 );
 
 -- The current score of each scored account.
-CREATE TABLE scores (
+CREATE TABLE health.scores (
     account           text PRIMARY KEY,
     body              bytea NOT NULL,            -- steward.health.v1.HealthScore
     score             double precision,          -- NULL: no component had usable data
@@ -77,12 +77,12 @@ CREATE TABLE scores (
     -- that started earlier never overwrites it.
     inputs_time       timestamptz NOT NULL
 );
-CREATE INDEX scores_worst_first ON scores (score ASC NULLS LAST, account);
-CREATE INDEX scores_by_scorecard ON scores (scorecard_id);
-CREATE INDEX scores_by_evaluate_time ON scores (evaluate_time);
+CREATE INDEX scores_worst_first ON health.scores (score ASC NULLS LAST, account);
+CREATE INDEX scores_by_scorecard ON health.scores (scorecard_id);
+CREATE INDEX scores_by_evaluate_time ON health.scores (evaluate_time);
 
 -- Every score change (the scores a feed entry announced), for history and explanations.
-CREATE TABLE score_history (
+CREATE TABLE health.score_history (
     account           text NOT NULL,
     compute_time      timestamptz NOT NULL,
     seq               bigint GENERATED ALWAYS AS IDENTITY,
@@ -95,7 +95,7 @@ CREATE TABLE score_history (
 );
 
 -- Background re-scoring operations and the accounts each still has to do.
-CREATE TABLE rescore_operations (
+CREATE TABLE health.rescore_operations (
     id                uuid PRIMARY KEY,
     cause             integer NOT NULL,          -- RescoreCause
     scorecard         text NOT NULL,             -- scorecards/{id} or empty
@@ -113,11 +113,11 @@ CREATE TABLE rescore_operations (
     start_time        timestamptz,
     end_time          timestamptz
 );
-CREATE INDEX rescore_operations_newest ON rescore_operations (create_time DESC, id DESC);
-CREATE INDEX rescore_operations_open ON rescore_operations (create_time) WHERE state IN (1, 2);
+CREATE INDEX rescore_operations_newest ON health.rescore_operations (create_time DESC, id DESC);
+CREATE INDEX rescore_operations_open ON health.rescore_operations (create_time) WHERE state IN (1, 2);
 
-CREATE TABLE rescore_items (
-    operation         uuid NOT NULL REFERENCES rescore_operations ON DELETE CASCADE,
+CREATE TABLE health.rescore_items (
+    operation         uuid NOT NULL REFERENCES health.rescore_operations ON DELETE CASCADE,
     account           text NOT NULL,
     attempts          integer NOT NULL DEFAULT 0,
     claimed_until     timestamptz,               -- leased to a worker until then

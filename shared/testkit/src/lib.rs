@@ -5,6 +5,8 @@ pub mod pg;
 pub mod probe;
 pub mod server;
 pub mod status;
+pub mod wait;
 
 pub use pg::TestDb;
 pub use server::{TestServer, spawn};
+pub use wait::eventually;

@@ -44,6 +44,11 @@ pub fn assert_invalid_under(status: &tonic::Status, prefix: &str) {
     assert_error_info(status);
 }
 
+/// The `ErrorInfo` reason of `status`, if it carries one.
+pub fn reason(status: &tonic::Status) -> Option<String> {
+    status.get_error_details().error_info().map(|info| info.reason.clone())
+}
+
 /// `code` with an `ErrorInfo` of domain `steward.dev` and `reason`.
 #[track_caller]
 pub fn assert_code(status: &tonic::Status, code: Code, reason: &str) {

@@ -54,19 +54,19 @@ pub(super) fn time(t: &prost_types::Timestamp, field: &str) -> Result<DateTime<U
     from_timestamp(t).ok_or_else(|| Error::invalid(field, "must be a valid timestamp"))
 }
 
+/// The bounds of an interval, either side possibly open.
+pub(super) type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// `[start, end)` of an optional interval whose bounds may be open; the end must be after
 /// the start when both are set.
-pub(super) fn interval(
-    i: Option<&Interval>,
-    field: &str,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), Error> {
+pub(super) fn interval(i: Option<&Interval>, field: &str) -> Result<Bounds, Error> {
     let Some(i) = i else { return Ok((None, None)) };
     let start = i.start_time.as_ref().map(|t| time(t, &format!("{field}.start_time"))).transpose()?;
     let end = i.end_time.as_ref().map(|t| time(t, &format!("{field}.end_time"))).transpose()?;
-    if let (Some(s), Some(e)) = (start, end) {
-        if e <= s {
-            return Err(Error::invalid(format!("{field}.end_time"), "must be after start_time"));
-        }
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        return Err(Error::invalid(format!("{field}.end_time"), "must be after start_time"));
     }
     Ok((start, end))
 }

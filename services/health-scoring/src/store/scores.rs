@@ -153,10 +153,10 @@ impl Store {
         let account = score.account.clone();
         let mut tx = self.pool.begin().await?;
         let stored = current_for_update(&mut tx, &account).await?;
-        if let Some((_, stored_inputs)) = &stored {
-            if *stored_inputs > inputs_time {
-                return Ok(Stored::Superseded);
-            }
+        if let Some((_, stored_inputs)) = &stored
+            && *stored_inputs > inputs_time
+        {
+            return Ok(Stored::Superseded);
         }
         save_inputs(&mut tx, &account, summaries).await?;
         let before = stored.map(|(s, _)| s);

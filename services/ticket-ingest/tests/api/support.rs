@@ -13,6 +13,7 @@ use steward_testkit::server::ADMIN_TOKEN;
 use steward_testkit::{TestDb, TestServer, spawn};
 use steward_ticket_ingest::{TicketIngestArgs, TicketIngestService};
 
+pub(crate) use steward_testkit::eventually;
 pub(crate) use steward_testkit::status::{assert_code, assert_invalid, violations};
 
 /// The ticket-ingest client.
@@ -153,19 +154,4 @@ pub(crate) async fn create_account(
         ..Default::default()
     };
     accounts.create_account(req).await.expect("create account").into_inner().name
-}
-
-/// Polls `check` every 50 ms for up to 20 s until it returns `Some`.
-pub(crate) async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..400 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }

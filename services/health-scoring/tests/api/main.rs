@@ -1,0 +1,8 @@
+//! The health-scoring service's API, tested through its generated gRPC client against a real
+//! Postgres and the real account and ticket-ingest services: each test starts all three on a
+//! fresh database and checks what `proto/steward/health/v1/health.proto` documents.
+
+mod live;
+mod measurements;
+mod reads;
+mod support;
