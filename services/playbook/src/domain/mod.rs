@@ -18,3 +18,6 @@ pub mod template;
 pub mod trigger;
 
 mod duration;
+
+#[cfg(test)]
+pub(crate) mod testing;
