@@ -68,6 +68,9 @@ async fn urgent_tickets_pull_the_score_down_and_the_change_says_why() {
     assert_eq!(score.previous_band(), pb::HealthBand::Green);
     let severity = component(&score, "support_severity");
     assert_eq!((severity.value, severity.points), (Some(3.0), 25.0));
+    // The breakdown accounts for every point: contributions sum exactly to the score.
+    let cents: i64 = score.components.iter().map(|c| (c.contribution * 100.0).round() as i64).sum();
+    assert_eq!(cents, 5313);
     assert!(severity.fact.contains("3 URGENT"), "{}", severity.fact);
 
     let changes = changes_after(&mut s.client, &cursor).await;
@@ -81,6 +84,18 @@ async fn urgent_tickets_pull_the_score_down_and_the_change_says_why() {
     for pair in changes.windows(2) {
         assert_ne!(pair[0].new_score, pair[1].new_score);
     }
+    // History records each change the feed announced, in order.
+    let history = s
+        .client
+        .get_score_history(pb::GetScoreHistoryRequest { account: acme.clone(), ..Default::default() })
+        .await
+        .expect("history")
+        .into_inner()
+        .points;
+    let all = changes_after(&mut s.client, "").await;
+    let announced: Vec<Option<f64>> = all.iter().map(|c| c.new_score).collect();
+    let recorded: Vec<Option<f64>> = history.iter().map(|p| p.score).collect();
+    assert_eq!(recorded, announced);
 
     let explained = s
         .client
@@ -159,4 +174,31 @@ async fn watching_the_feed_streams_the_changes_the_list_returns() {
     assert_eq!(second.new_score, Some(87.5));
     let listed = changes_after(&mut s.client, "").await;
     assert_eq!(listed, vec![first, second]);
+}
+
+#[tokio::test]
+async fn scoring_stopped_while_tickets_arrive_catches_up_after_restart() {
+    let mut s = start().await;
+    let acme = create_account(&mut s.accounts, "acme.com", account_pb::Segment::Smb).await;
+    let globex = create_account(&mut s.accounts, "globex.com", account_pb::Segment::Smb).await;
+    for account in [&acme, &globex] {
+        score_when(&s.client, account, "a first score", |h| h.score == Some(100.0)).await;
+    }
+    s.health.stop().await.expect("health-scoring stops");
+
+    // While health scoring is down: acme gets 3 URGENT tickets, globex 1 HIGH, and a new
+    // account appears.
+    for (id, hours) in [("u1", 1), ("u2", 2), ("u3", 3)] {
+        ingest(&mut s.tickets, ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours)))
+            .await;
+    }
+    ingest(&mut s.tickets, ticket("globex.com", "h1", TicketPriority::High, Duration::hours(1))).await;
+    let initech = create_account(&mut s.accounts, "initech.com", account_pb::Segment::Smb).await;
+
+    let health = start_health(&s.db, &s.account, &s.ticket, RESCORE_DELAY).await;
+    let client = Client::new(health.channel());
+    // The same worked scores an uninterrupted run reaches (see the tests above).
+    for (account, expected) in [(&acme, 53.13), (&globex, 87.5), (&initech, 100.0)] {
+        score_when(&client, account, "the caught-up score", |h| h.score == Some(expected)).await;
+    }
 }
