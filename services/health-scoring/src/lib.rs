@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod operations;
 pub mod scorer;
 pub mod store;
 
@@ -49,7 +50,7 @@ pub struct HealthScoringArgs {
     pub service_token: SecretString,
 
     /// How long changes to one account gather before it is re-scored once for all of them.
-    #[arg(long, env = "STEWARD_RESCORE_DELAY", default_value = "500ms", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "STEWARD_RESCORE_DELAY", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub rescore_delay: Duration,
 
     /// Every account is re-scored at least this often (rolling windows slide, data ages,
@@ -128,12 +129,13 @@ impl steward_kit::service::Service for HealthScoringService {
             std::future::pending(),
         );
         let account_checks = AccountServiceClient::new(calls(&args.account_addr, CHECK_TIMEOUT)?);
-        let api = api::Api::new(store, scorer.clone(), account_checks);
+        let api = api::Api::new(store.clone(), scorer.clone(), account_checks);
         Ok(app
             .with_service(HealthScoringServiceServer::new(api), api::SCOPES)
             .with_task(follow_accounts)
             .with_task(follow_support)
             .with_task(scorer.clone().work_queue())
-            .with_task(scorer.sweep(args.sweep_interval)))
+            .with_task(scorer.clone().sweep(args.sweep_interval))
+            .with_task(operations::run(store, scorer)))
     }
 }

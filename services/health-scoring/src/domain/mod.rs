@@ -3,9 +3,12 @@
 
 pub mod assignment;
 pub mod compute;
+pub mod edit;
 pub mod explain;
 pub mod history;
 pub mod measures;
+pub mod preview;
 pub mod reasons;
 pub mod scorecard;
 pub mod scoring;
+pub mod selection;

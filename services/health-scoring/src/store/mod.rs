@@ -3,6 +3,7 @@
 
 mod accounts;
 mod measurements;
+mod operations;
 mod scorecards;
 mod scores;
 
@@ -15,6 +16,7 @@ use steward_kit::feed::{DirtyQueue, Feed};
 
 pub use accounts::{ACCOUNT_CONSUMER, AccountFeedHandler, KnownAccount, SupportFeedHandler};
 pub use measurements::{MeasurementQuery, Recorded};
+pub use operations::{ItemClaim, ItemOutcome, NewOperation, RescoreFilter, operation_name};
 pub use scorecards::scorecard_name;
 pub use scores::{AccountInputs, HistoryQuery, ScoreOrder, ScoreQuery, Stored};
 
