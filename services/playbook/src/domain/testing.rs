@@ -59,7 +59,11 @@ pub(crate) struct Ticket {
     pub(crate) category: &'static str,
 }
 
-pub(crate) fn ticket(days_ago: i64, priority: ticket_pb::TicketPriority, category: &'static str) -> Ticket {
+pub(crate) fn ticket(
+    days_ago: i64,
+    priority: ticket_pb::TicketPriority,
+    category: &'static str,
+) -> Ticket {
     Ticket { created: day(-days_ago), priority, category }
 }
 
@@ -68,7 +72,8 @@ pub(crate) fn ticket(days_ago: i64, priority: ticket_pb::TicketPriority, categor
 /// URGENT, by category most first then by name, each category by priority.
 pub(crate) fn summary(window: TimeDelta, tickets: &[Ticket]) -> ticket_pb::SupportSummary {
     let start = now() - window;
-    let inside: Vec<_> = tickets.iter().filter(|t| t.created >= start && t.created < now()).collect();
+    let inside: Vec<_> =
+        tickets.iter().filter(|t| t.created >= start && t.created < now()).collect();
     let by_priority = |list: &[&Ticket]| -> Vec<ticket_pb::PriorityCount> {
         (0..=4)
             .map(|p| ticket_pb::PriorityCount {
@@ -84,13 +89,22 @@ pub(crate) fn summary(window: TimeDelta, tickets: &[Ticket]) -> ticket_pb::Suppo
         .iter()
         .map(|c| {
             let of: Vec<&Ticket> = inside.iter().copied().filter(|t| t.category == *c).collect();
-            ticket_pb::CategoryCount { category: (*c).into(), count: of.len() as i32, by_priority: by_priority(&of) }
+            ticket_pb::CategoryCount {
+                category: (*c).into(),
+                count: of.len() as i32,
+                by_priority: by_priority(&of),
+            }
         })
         .collect();
     by_category.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.category.cmp(&b.category)));
     let high_urgent = inside
         .iter()
-        .filter(|t| matches!(t.priority, ticket_pb::TicketPriority::High | ticket_pb::TicketPriority::Urgent))
+        .filter(|t| {
+            matches!(
+                t.priority,
+                ticket_pb::TicketPriority::High | ticket_pb::TicketPriority::Urgent
+            )
+        })
         .count() as i32;
     ticket_pb::SupportSummary {
         account: "accounts/acme".into(),

@@ -37,7 +37,10 @@ fn a_retryable_failure_with_attempts_left_retries_after_the_longer_wait() {
 
 #[test]
 fn the_last_attempt_or_a_non_retryable_failure_fails_the_step() {
-    assert_eq!(after_failure(4, 5, true, None, now()), AfterFailure::Retry { next_attempt_time: now() + TimeDelta::minutes(4) });
+    assert_eq!(
+        after_failure(4, 5, true, None, now()),
+        AfterFailure::Retry { next_attempt_time: now() + TimeDelta::minutes(4) }
+    );
     assert_eq!(after_failure(5, 5, true, None, now()), AfterFailure::Fail);
     assert_eq!(after_failure(1, 5, false, None, now()), AfterFailure::Fail);
 }
@@ -62,7 +65,11 @@ fn leased(attempt_count: i32, expires_in: i64) -> pb::RunStep {
 #[test]
 fn an_expired_lease_requeues_the_step_unless_it_was_the_last_attempt() {
     assert_eq!(after_expiry(&leased(1, 1), now()), AfterExpiry::Held);
-    assert_eq!(after_expiry(&leased(1, 0), now()), AfterExpiry::Requeue, "expiry at now has expired");
+    assert_eq!(
+        after_expiry(&leased(1, 0), now()),
+        AfterExpiry::Requeue,
+        "expiry at now has expired"
+    );
     assert_eq!(after_expiry(&leased(3, -5), now()), AfterExpiry::Fail);
     assert!(!is_claimable(&leased(1, 1), now()), "held by worker-1");
     assert!(is_claimable(&leased(1, 0), now()), "back in the queue");
@@ -104,7 +111,10 @@ fn tokens_are_required_for_automated_steps_refused_for_tasks_and_must_be_current
     };
     assert_eq!(reason(check_token(pb::StepKind::Task, None, "")), "OK");
     assert_eq!(reason(check_token(pb::StepKind::Task, None, "t1")), "INVALID_ARGUMENT lease_token");
-    assert_eq!(reason(check_token(pb::StepKind::Email, Some("t1"), "")), "INVALID_ARGUMENT lease_token");
+    assert_eq!(
+        reason(check_token(pb::StepKind::Email, Some("t1"), "")),
+        "INVALID_ARGUMENT lease_token"
+    );
     assert_eq!(reason(check_token(pb::StepKind::Email, Some("t2"), "t1")), "LEASE_LOST");
     assert_eq!(reason(check_token(pb::StepKind::Action, None, "t1")), "LEASE_LOST");
     assert_eq!(reason(check_token(pb::StepKind::Action, Some("t2"), "t2")), "OK");

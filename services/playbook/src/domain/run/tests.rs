@@ -10,7 +10,12 @@ use pb::step::Kind;
 /// review (task, due 1 day, for the owner) → notify (email, 3 attempts, continue on
 /// failure) → cool_off (wait 2 days) → call (task for the renewals desk).
 fn playbook() -> pb::Playbook {
-    let step = |id: &str, kind: Kind| pb::Step { id: id.into(), display_name: id.into(), kind: Some(kind), ..Default::default() };
+    let step = |id: &str, kind: Kind| pb::Step {
+        id: id.into(),
+        display_name: id.into(),
+        kind: Some(kind),
+        ..Default::default()
+    };
     pb::Playbook {
         name: "playbooks/p".into(),
         version: 3,
@@ -43,7 +48,9 @@ fn playbook() -> pb::Playbook {
                 "call",
                 Kind::Task(pb::TaskStep {
                     title: "Call".into(),
-                    assignee: Some(pb::Assignee { target: Some(pb::assignee::Target::Team("renewals-desk".into())) }),
+                    assignee: Some(pb::Assignee {
+                        target: Some(pb::assignee::Target::Team("renewals-desk".into())),
+                    }),
                     ..Default::default()
                 }),
             ),
@@ -120,7 +127,10 @@ fn a_run_starts_with_its_first_step_active_rendered_and_assigned_to_the_owner() 
     assert_eq!(review.activate_time, Some(timestamp(now())));
     assert_eq!(
         review.content,
-        Some(pb::run_step::Content::Task(pb::RenderedTask { title: "Review Acme".into(), description: "Score ".into() }))
+        Some(pb::run_step::Content::Task(pb::RenderedTask {
+            title: "Review Acme".into(),
+            description: "Score ".into()
+        }))
     );
     assert_eq!(review.missing_variables, ["health.score"]);
     assert_eq!(run.steps[1].max_attempts, 3);
@@ -152,14 +162,19 @@ fn completing_steps_walks_the_run_to_completion() {
     let events = complete(&mut run, "notify", "worker-1", None, "", act, t1).expect("completes");
     assert_eq!(kinds(&events), [(K::StepCompleted, "notify"), (K::StepActivated, "cool_off")]);
     let wake_time = Some(timestamp(t1 + TimeDelta::days(2)));
-    assert!(matches!(&run.steps[2].content, Some(pb::run_step::Content::Wait(w)) if w.wake_time == wake_time));
+    assert!(
+        matches!(&run.steps[2].content, Some(pb::run_step::Content::Wait(w)) if w.wake_time == wake_time)
+    );
 
     // The wait ends by itself at its wake time, not a second earlier.
     assert!(wake(&mut run, act, t1 + TimeDelta::days(2) - TimeDelta::seconds(1)).is_empty());
     let events = wake(&mut run, act, t1 + TimeDelta::days(2));
     assert_eq!(kinds(&events), [(K::StepCompleted, "cool_off"), (K::StepActivated, "call")]);
     assert_eq!(run.steps[2].ended_by, STEWARD);
-    assert_eq!((run.steps[3].assignee.as_str(), run.steps[3].assignee_team.as_str()), ("", "renewals-desk"));
+    assert_eq!(
+        (run.steps[3].assignee.as_str(), run.steps[3].assignee_team.as_str()),
+        ("", "renewals-desk")
+    );
     assert_eq!(run.steps[3].due_time, None, "no due offset, never overdue");
 
     let t2 = t1 + TimeDelta::days(3);
@@ -176,14 +191,20 @@ fn completing_again_changes_nothing_and_illegal_completions_are_refused() {
     let (mut run, p) = started();
     let act = Activation { steps: &p.steps, vars: &vars() };
     assert_eq!(reason(complete(&mut run, "notify", "x", None, "", act, now())), "STEP_NOT_ACTIVE");
-    assert_eq!(reason(complete(&mut run, "cool_off", "x", None, "", act, now())), "STEP_NOT_COMPLETABLE");
+    assert_eq!(
+        reason(complete(&mut run, "cool_off", "x", None, "", act, now())),
+        "STEP_NOT_COMPLETABLE"
+    );
     assert_eq!(
         reason(complete(&mut run, "nope", "x", None, "", act, now())),
         "NOT_FOUND playbookRuns/r1/steps/nope"
     );
     complete(&mut run, "review", "jane", None, "", act, now()).expect("completes");
     let before = run.clone();
-    assert_eq!(complete(&mut run, "review", "jane", None, "", act, now()).expect("repeat is OK"), []);
+    assert_eq!(
+        complete(&mut run, "review", "jane", None, "", act, now()).expect("repeat is OK"),
+        []
+    );
     assert_eq!(run, before);
 }
 
@@ -191,7 +212,8 @@ fn completing_again_changes_nothing_and_illegal_completions_are_refused() {
 fn a_skipped_pending_step_is_passed_over_when_reached() {
     let (mut run, p) = started();
     let act = Activation { steps: &p.steps, vars: &vars() };
-    let events = skip(&mut run, "notify", "jane", "no email for this one", act, now()).expect("skips");
+    let events =
+        skip(&mut run, "notify", "jane", "no email for this one", act, now()).expect("skips");
     assert_eq!(kinds(&events), [(K::StepSkipped, "notify")]);
     assert_eq!(states(&run), [A, S, P, P]);
     assert_eq!(run.steps[1].note, "no email for this one");
@@ -221,7 +243,16 @@ fn a_done_step_cannot_be_skipped() {
 /// The run with `notify` active and claimed once by worker-1.
 fn at_notify() -> (pb::PlaybookRun, pb::Playbook) {
     let (mut run, p) = started();
-    complete(&mut run, "review", "jane", None, "", Activation { steps: &p.steps, vars: &vars() }, now()).expect("completes");
+    complete(
+        &mut run,
+        "review",
+        "jane",
+        None,
+        "",
+        Activation { steps: &p.steps, vars: &vars() },
+        now(),
+    )
+    .expect("completes");
     lease::claim(&mut run.steps[1], "worker-1", TimeDelta::minutes(5), now());
     (run, p)
 }
@@ -231,7 +262,8 @@ fn failed_attempts_retry_with_backoff_until_the_maximum_then_the_step_fails() {
     let (mut run, p) = at_notify();
     let act = Activation { steps: &p.steps, vars: &vars() };
     // Attempt 1 fails: retry in 30 s, lease released.
-    let events = fail_attempt(&mut run, "notify", "timeout", true, None, act, now()).expect("retries");
+    let events =
+        fail_attempt(&mut run, "notify", "timeout", true, None, act, now()).expect("retries");
     assert_eq!(kinds(&events), [(K::StepRetryScheduled, "notify")]);
     let step = &run.steps[1];
     assert_eq!(step.next_attempt_time, Some(timestamp(now() + TimeDelta::seconds(30))));
@@ -259,13 +291,17 @@ fn a_failed_step_without_continue_on_failure_fails_the_run_and_skips_the_rest() 
     run.steps[1].continue_on_failure = false;
     p.steps[1].continue_on_failure = false;
     let act = Activation { steps: &p.steps, vars: &vars() };
-    let events = fail_attempt(&mut run, "notify", "invalid address", false, None, act, now()).expect("fails");
+    let events = fail_attempt(&mut run, "notify", "invalid address", false, None, act, now())
+        .expect("fails");
     assert_eq!(kinds(&events), [(K::StepFailed, "notify"), (K::RunFailed, "")]);
     assert_eq!(run.state, RunState::Failed as i32);
     assert_eq!(states(&run), [D, F, S, S]);
     assert_eq!(run.steps[2].ended_by, STEWARD);
     assert_eq!(run.end_time, Some(timestamp(now())));
-    assert_eq!(reason(fail_attempt(&mut run, "notify", "again", true, None, act, now())), "STEP_NOT_ACTIVE");
+    assert_eq!(
+        reason(fail_attempt(&mut run, "notify", "again", true, None, act, now())),
+        "STEP_NOT_ACTIVE"
+    );
     assert_eq!(reason(cancel(&mut run, "", "jane", now())), "RUN_ENDED");
 }
 

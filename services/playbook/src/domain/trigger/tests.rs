@@ -10,7 +10,12 @@ use steward_proto::ticket::v1::TicketPriority as P;
 const D14: i64 = 14 * DAY;
 const D30: i64 = 30 * DAY;
 
-fn ticket_count(min_count: i32, min_priority: pb::TicketPriority, category: &str, within_days: i64) -> pb::Trigger {
+fn ticket_count(
+    min_count: i32,
+    min_priority: pb::TicketPriority,
+    category: &str,
+    within_days: i64,
+) -> pb::Trigger {
     pb::Trigger {
         kind: Some(Kind::TicketCount(pb::TicketCountTrigger {
             min_count,
@@ -35,11 +40,25 @@ fn eval(t: &pb::Trigger, f: &Facts) -> pb::TriggerEvaluation {
 fn ev(e: &pb::TriggerEvaluation) -> Vec<(String, String, String, String, bool)> {
     e.evidence
         .iter()
-        .map(|x| (x.name.clone(), x.value.clone(), x.comparison.clone(), x.threshold.clone(), x.satisfied))
+        .map(|x| {
+            (
+                x.name.clone(),
+                x.value.clone(),
+                x.comparison.clone(),
+                x.threshold.clone(),
+                x.satisfied,
+            )
+        })
         .collect()
 }
 
-fn row(name: &str, value: &str, cmp: &str, threshold: &str, ok: bool) -> (String, String, String, String, bool) {
+fn row(
+    name: &str,
+    value: &str,
+    cmp: &str,
+    threshold: &str,
+    ok: bool,
+) -> (String, String, String, String, bool) {
     (name.into(), value.into(), cmp.into(), threshold.into(), ok)
 }
 
@@ -51,7 +70,10 @@ fn reason(e: &pb::TriggerEvaluation) -> R {
 
 #[test]
 fn three_high_tickets_on_days_13_5_1_fire_a_3_in_14_days_trigger() {
-    let f = with_tickets(D14, &[ticket(13, P::High, "billing"), ticket(5, P::High, "api"), ticket(1, P::High, "api")]);
+    let f = with_tickets(
+        D14,
+        &[ticket(13, P::High, "billing"), ticket(5, P::High, "api"), ticket(1, P::High, "api")],
+    );
     let e = eval(&ticket_count(3, pb::TicketPriority::High, "", 14), &f);
     assert!(e.satisfied);
     assert_eq!(reason(&e), R::Unspecified);
@@ -96,11 +118,19 @@ fn a_ticket_exactly_14_days_old_is_in_the_window_and_one_a_second_older_is_not()
 fn a_category_counts_only_its_own_tickets_case_insensitively() {
     let f = with_tickets(
         D14,
-        &[ticket(1, P::High, "billing"), ticket(2, P::Urgent, "billing"), ticket(3, P::High, "api"), ticket(4, P::Low, "billing")],
+        &[
+            ticket(1, P::High, "billing"),
+            ticket(2, P::Urgent, "billing"),
+            ticket(3, P::High, "api"),
+            ticket(4, P::Low, "billing"),
+        ],
     );
     let e = eval(&ticket_count(2, pb::TicketPriority::High, "Billing", 14), &f);
     assert_eq!(ev(&e), [row("high_priority_tickets_14d", "2", ">=", "2", true)]);
-    assert_eq!(e.summary, "2 HIGH or higher tickets in category \"billing\" in 14 days (threshold 2)");
+    assert_eq!(
+        e.summary,
+        "2 HIGH or higher tickets in category \"billing\" in 14 days (threshold 2)"
+    );
     let none = eval(&ticket_count(1, pb::TicketPriority::High, "security", 14), &f);
     assert_eq!(ev(&none), [row("high_priority_tickets_14d", "0", ">=", "1", false)]);
 }
@@ -154,7 +184,10 @@ fn repeated_questions_count_the_largest_listed_category() {
     assert!(listed.satisfied);
     assert_eq!(
         ev(&listed),
-        [row("max_tickets_in_category_30d", "3", ">=", "3", true), row("category", "onboarding", "", "", true)]
+        [
+            row("max_tickets_in_category_30d", "3", ">=", "3", true),
+            row("category", "onboarding", "", "", true)
+        ]
     );
     assert_eq!(listed.summary, "3 tickets in category \"onboarding\" in 30 days (threshold 3)");
 
@@ -162,7 +195,10 @@ fn repeated_questions_count_the_largest_listed_category() {
     assert_eq!(reason(&any), R::BelowThreshold);
     assert_eq!(
         ev(&any),
-        [row("max_tickets_in_category_30d", "5", ">=", "6", false), row("category", "billing", "", "", true)]
+        [
+            row("max_tickets_in_category_30d", "5", ">=", "6", false),
+            row("category", "billing", "", "", true)
+        ]
     );
 }
 
@@ -210,7 +246,10 @@ fn a_csat_fall_from_85_to_65_percent_is_exactly_20_points_and_fires() {
             row("csat_previous_responses_30d", "20", ">=", "5", true),
         ]
     );
-    assert_eq!(e.summary, "CSAT good share 0.65 in 30 days, down 20.00 points from 0.85 (threshold down 20.00 points)");
+    assert_eq!(
+        e.summary,
+        "CSAT good share 0.65 in 30 days, down 20.00 points from 0.85 (threshold down 20.00 points)"
+    );
     // 14/20 = 0.70: 15 points down, below the threshold.
     let e = eval(&csat_trigger(None, Some(20.0)), &with_csat((14, 20), (17, 20)));
     assert_eq!(reason(&e), R::BelowThreshold);
@@ -244,7 +283,11 @@ fn both_csat_conditions_must_hold_when_both_are_set() {
 // --- renewal_within -------------------------------------------------------------------
 
 fn renewal(within_days: i64) -> pb::Trigger {
-    pb::Trigger { kind: Some(Kind::RenewalWithin(pb::RenewalWithinTrigger { within: Some(days(within_days)) })) }
+    pb::Trigger {
+        kind: Some(Kind::RenewalWithin(pb::RenewalWithinTrigger {
+            within: Some(days(within_days)),
+        })),
+    }
 }
 
 #[test]
@@ -261,7 +304,8 @@ fn renewal_47_days_away_is_within_47_but_not_46_days() {
 #[test]
 fn a_renewal_today_fires_a_past_one_does_not_and_no_contract_is_no_data() {
     let mut f = facts();
-    let date = |d: u32| Some(steward_proto::google::r#type::Date { year: 2026, month: 3, day: d as i32 });
+    let date =
+        |d: u32| Some(steward_proto::google::r#type::Date { year: 2026, month: 3, day: d as i32 });
     f.account.as_mut().expect("account").renewal_date = date(15);
     assert_eq!(ev(&eval(&renewal(90), &f)), [row("days_to_renewal", "0", "<=", "90", true)]);
     f.account.as_mut().expect("account").renewal_date = date(14);
@@ -298,7 +342,10 @@ fn entering_red_fires_for_a_day_by_default_then_is_outside_the_window() {
     assert_eq!(o.entry_time, Some(now() - TimeDelta::hours(5)));
     assert_eq!(
         ev(&o.evaluation),
-        [row("health_band", "RED", "=", "RED", true), row("band_entered_hours_ago", "5", "<=", "24", true)]
+        [
+            row("health_band", "RED", "=", "RED", true),
+            row("band_entered_hours_ago", "5", "<=", "24", true)
+        ]
     );
     assert!(eval(&t, &red_since(24)).satisfied, "exactly `within` ago still fires");
     let late = eval(&t, &red_since(25));
@@ -352,12 +399,19 @@ fn entering_a_lifecycle_stage_fires_within_its_window() {
 // --- score_dropped --------------------------------------------------------------------
 
 fn point(days_ago: i64, score: f64) -> health_pb::ScorePoint {
-    health_pb::ScorePoint { time: Some(steward_kit::time::timestamp(day(-days_ago))), score: Some(score), ..Default::default() }
+    health_pb::ScorePoint {
+        time: Some(steward_kit::time::timestamp(day(-days_ago))),
+        score: Some(score),
+        ..Default::default()
+    }
 }
 
 fn dropped(min_points: f64, within_days: i64) -> pb::Trigger {
     pb::Trigger {
-        kind: Some(Kind::ScoreDropped(pb::ScoreDroppedTrigger { min_points, within: Some(days(within_days)) })),
+        kind: Some(Kind::ScoreDropped(pb::ScoreDroppedTrigger {
+            min_points,
+            within: Some(days(within_days)),
+        })),
     }
 }
 
@@ -378,9 +432,15 @@ fn a_score_drop_compares_with_the_highest_score_in_effect_in_the_window() {
             row("max_score_7d", "80.00", "", "", true),
         ]
     );
-    assert_eq!(e.summary, "Score fell 22.00 points in 7 days, from 80.00 to 58.00 (threshold 20.00)");
+    assert_eq!(
+        e.summary,
+        "Score fell 22.00 points in 7 days, from 80.00 to 58.00 (threshold 20.00)"
+    );
     // 3 days: 72 was in effect: 14 points.
-    assert_eq!(ev(&eval(&dropped(20.0, 3), &f))[0], row("score_drop_3d", "14.00", ">=", "20.00", false));
+    assert_eq!(
+        ev(&eval(&dropped(20.0, 3), &f))[0],
+        row("score_drop_3d", "14.00", ">=", "20.00", false)
+    );
     // Exactly 22 points is enough for a 22-point trigger.
     assert!(eval(&dropped(22.0, 7), &f).satisfied);
     // Without a current score: no data.
@@ -393,7 +453,12 @@ fn a_score_drop_compares_with_the_highest_score_in_effect_in_the_window() {
 #[test]
 fn the_windows_needed_are_each_support_trigger_s_and_30_days() {
     let p = pb::Playbook {
-        triggers: vec![ticket_count(3, pb::TicketPriority::High, "", 14), csat_trigger(None, Some(20.0)), dropped(10.0, 7), renewal(90)],
+        triggers: vec![
+            ticket_count(3, pb::TicketPriority::High, "", 14),
+            csat_trigger(None, Some(20.0)),
+            dropped(10.0, 7),
+            renewal(90),
+        ],
         ..Default::default()
     };
     assert_eq!(windows_needed([&p]).into_iter().collect::<Vec<_>>(), [D14, D30]);
