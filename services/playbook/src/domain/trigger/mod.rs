@@ -5,6 +5,7 @@
 //! evaluation needs, so the caller fetches exactly that.
 
 pub mod audience;
+mod csat;
 pub(crate) mod evidence;
 mod signals;
 
@@ -66,7 +67,7 @@ pub fn evaluate(index: usize, trigger: &pb::Trigger, facts: &Facts, fired: &[Ent
         Some(Kind::ScoreDropped(t)) => signals::score_dropped(t, facts),
         Some(Kind::TicketCount(t)) => signals::ticket_count(t, facts),
         Some(Kind::RepeatedCategory(t)) => signals::repeated_category(t, facts),
-        Some(Kind::CsatDecline(t)) => signals::csat_decline(t, facts),
+        Some(Kind::CsatDecline(t)) => csat::csat_decline(t, facts),
         Some(Kind::RenewalWithin(t)) => signals::renewal_within(t, facts),
         Some(Kind::LifecycleStageEntered(t)) => signals::stage_entered(t, facts, fired),
     };
