@@ -193,7 +193,8 @@ impl Store {
     }
 
     /// When health scoring last caught up with the account feed: the newer of the account's
-    /// own last change and the consumer's last applied batch.
+    /// own last change and the consumer's last advance or caught-up heartbeat (every 30 s
+    /// while its watch is open and idle), so a quiet feed does not age account data.
     pub async fn account_caught_up(&self, seen_at: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
         let cursor: Option<DateTime<Utc>> =
             sqlx::query_scalar("SELECT updated_at FROM health.feed_cursors WHERE consumer = $1")

@@ -34,6 +34,9 @@ pub trait Handler<M>: Send + Sync + 'static {
     fn reset(&self, tx: &mut PgConnection) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// How often an idle consumer records that it is caught up (`feed_cursors.updated_at`).
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
 /// Settings of one consumer.
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
@@ -135,7 +138,14 @@ where
         .fetch_one(pool)
         .await?;
         let mut stream = open(cursor.clone()).await?.ready_chunks(config.max_batch);
-        while let Some(items) = stream.next().await {
+        loop {
+            // An open, idle watch means we are caught up: say so now and then, so that
+            // readers of `feed_cursors.updated_at` can tell a quiet feed from a stuck consumer.
+            let Ok(next) = tokio::time::timeout(HEARTBEAT, stream.next()).await else {
+                touch(pool, s, config.name, &cursor).await?;
+                continue;
+            };
+            let Some(items) = next else { break };
             let mut batch = Vec::with_capacity(items.len());
             let mut failure = None;
             for item in items {
@@ -191,6 +201,18 @@ where
     };
     let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut lease).await;
     result
+}
+
+/// Records that the consumer is caught up at `cursor` (nothing new arrived for a while).
+async fn touch(pool: &PgPool, schema: &str, name: &str, cursor: &str) -> anyhow::Result<()> {
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE {schema}.feed_cursors SET updated_at = now() WHERE consumer = $1 AND cursor = $2"
+    )))
+    .bind(name)
+    .bind(cursor)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 async fn reset_expired<M, H: Handler<M>>(
