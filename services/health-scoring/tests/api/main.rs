@@ -4,5 +4,7 @@
 
 mod live;
 mod measurements;
+mod operations;
 mod reads;
+mod scorecards;
 mod support;
