@@ -200,3 +200,24 @@ async fn rescore_accounts_selects_by_filters_and_reports_progress() {
         .expect_err("unknown");
     assert_code(&err, Code::NotFound, "RESCORE_OPERATION_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn accounts_that_keep_failing_are_given_up_after_three_attempts() {
+    let mut s = start().await;
+    let [a, b, c] = accounts(&mut s).await;
+    // Without ticket-ingest no support summary can be read: every attempt fails.
+    s.ticket.kill();
+    let req = pb::RescoreAccountsRequest { request_id: request_id(), ..Default::default() };
+    let started = s.client.rescore_accounts(req).await.expect("rescore").into_inner();
+    let op = ended(&s.client, &started.name).await;
+    assert_eq!(op.state(), State::Failed);
+    assert_eq!((op.total_count, op.done_count, op.failed_count, op.changed_count), (3, 0, 3, 0));
+    let mut failed: Vec<&str> = op.failures.iter().map(|f| f.account.as_str()).collect();
+    failed.sort_unstable();
+    assert_eq!(failed, [a.as_str(), b.as_str(), c.as_str()]);
+    assert!(op.failures.iter().all(|f| f.message.contains("ticket-ingest")), "{:?}", op.failures);
+    assert!(op.end_time.is_some());
+    // The scores stay as they were.
+    let score = score_when(&s.client, &a, "a's score", |_| true).await;
+    assert_eq!(score.score, Some(100.0));
+}
