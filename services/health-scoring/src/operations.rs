@@ -22,7 +22,7 @@ const LEASE: Duration = Duration::from_secs(120);
 /// Attempts per account before it counts as failed.
 pub const MAX_ATTEMPTS: i32 = 3;
 /// An idle worker looks for new operations this often (they may come from any replica).
-const IDLE_POLL: Duration = Duration::from_millis(250);
+const IDLE_POLL: Duration = Duration::from_millis(500);
 /// Operations are kept this long after they end.
 const RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(30);
 /// How often ended operations are pruned.
@@ -54,6 +54,9 @@ pub async fn run(store: Store, scorer: Scorer) {
 /// One pass: start what is pending, re-score one batch, record it. `true` when there was
 /// work (so look again at once).
 async fn pass(store: &Store, scorer: &Scorer) -> Result<bool, Error> {
+    if !store.any_open_operation().await? {
+        return Ok(false);
+    }
     let now = Utc::now();
     store.start_pending_operations(now).await?;
     let claims = store.claim_items(BATCH, LEASE, now).await?;

@@ -245,6 +245,16 @@ impl Store {
         Ok((ops, token))
     }
 
+    /// Whether any operation is PENDING or RUNNING (a cheap look before the work queries).
+    pub async fn any_open_operation(&self) -> Result<bool, Error> {
+        // Literal states (PENDING, RUNNING), so that the partial index of open operations serves.
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM health.rescore_operations WHERE state IN (1, 2))",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Moves PENDING operations to RUNNING, fixing their totals; returns how many.
     pub async fn start_pending_operations(&self, now: DateTime<Utc>) -> Result<u64, Error> {
         let started = sqlx::query(
