@@ -14,8 +14,18 @@ pub enum Format {
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    print(&serde_json::to_string_pretty(value)?)
+}
+
+/// Writes `text` and a newline to stdout. A reader that went away (`steward … | head`) is
+/// not an error, and never a panic as `println!` would make it: nobody is left to tell.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// A borderless table with upper-case headers, as kubectl prints them.

@@ -187,7 +187,7 @@ async fn list(conn: &Connection, format: Format, args: ListArgs) -> anyhow::Resu
                 "arr",
                 "renewal",
             ];
-            println!("{}", output::table(&headers, rows));
+            output::print(&output::table(&headers, rows))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -247,7 +247,7 @@ fn print_account(format: Format, a: &pb::Account) -> anyhow::Result<()> {
         ("created", output::time(a.create_time.as_ref())),
         ("updated", output::time(a.update_time.as_ref())),
     ];
-    println!("{}", output::fields(rows));
+    output::print(&output::fields(rows))?;
     Ok(())
 }
 

@@ -81,7 +81,7 @@ impl Report {
                 doc.insert("problems".into(), serde_json::to_value(&self.problems)?);
                 output::print_json(&doc.into())?;
             }
-            Format::Table => println!("{}", self.text()),
+            Format::Table => output::print(&self.text())?,
         }
         Ok(if self.problems.is_empty() {
             ExitCode::SUCCESS

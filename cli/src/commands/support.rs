@@ -49,7 +49,7 @@ impl SupportArgs {
             client.get_support_summary(request).await.map_err(|s| peer.error(s))?.into_inner();
         match format {
             Format::Json => output::print_json(&json::to_value(SUMMARY, &summary)?)?,
-            Format::Table => println!("{}", text(&summary)),
+            Format::Table => output::print(&text(&summary))?,
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use steward_proto::ticket::v1 as pb;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
@@ -182,9 +182,13 @@ async fn count_lines(file: &Path) -> anyhow::Result<u64> {
 /// see only the report.
 fn progress_bar(len: u64) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} tickets  {per_sec}  eta {eta}")
-    {
+    let template = "{bar:40.cyan/blue} {pos}/{len} tickets  {rate}  eta {eta}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        // indicatif's own {per_sec} prints four decimals; whole tickets per second read better.
+        let style =
+            style.with_key("rate", |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{:.0}/s", state.per_sec());
+            });
         bar.set_style(style);
     }
     bar

@@ -98,7 +98,7 @@ async fn list(conn: &Connection, format: Format, args: ListArgs) -> anyhow::Resu
         Format::Table => {
             let headers =
                 ["ticket", "source key", "status", "priority", "account", "created", "subject"];
-            println!("{}", output::table(&headers, tickets.iter().map(row)));
+            output::print(&output::table(&headers, tickets.iter().map(row)))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -321,5 +321,6 @@ fn print_banner(services: &[Running], database: &Database, token: &SecretString)
     }
     text.push_str(&format!("  export STEWARD_TOKEN={}\n", token.expose_secret()));
     text.push_str("  cargo run -p steward-cli -- accounts list\n\nCtrl-C stops everything.\n");
-    println!("{text}");
+    // A closed stdout must not stop the suite: the services still serve.
+    let _ = crate::output::print(&text);
 }

@@ -86,3 +86,24 @@ async fn a_missing_file_or_unknown_account_is_an_error_not_a_panic() {
     assert_eq!(bad_flag.code, Some(2), "clap's usage error: {bad_flag:#?}");
     assert!(!missing.stderr.contains("panicked") && !unknown.stderr.contains("panicked"));
 }
+
+#[tokio::test]
+async fn a_reader_that_goes_away_is_not_a_panic() {
+    let suite = start().await;
+    let env =
+        [("STEWARD_ACCOUNT_ADDR", suite.account.url()), ("STEWARD_TOKEN", ADMIN_TOKEN.to_owned())];
+    // As `steward accounts list | head -0`: the pipe's reader is gone before the output.
+    let mut child = crate::support::command(suite.dir.path(), &env)
+        .args(["accounts", "list", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start steward");
+    drop(child.stdout.take());
+
+    let out = child.wait_with_output().await.expect("wait for steward");
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
