@@ -83,14 +83,15 @@ pub async fn run(args: DevArgs, conn: &Connection) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("create the data directory {}", args.data_dir.display()))?;
     let token = token(&args.data_dir, conn.token.as_deref())?;
 
-    let database = tokio::select! {
-        database = open_database(&args) => database?,
-        () = stopped(stop.clone()) => return Ok(ExitCode::SUCCESS),
-    };
-    let running = tokio::select! {
-        running = start_all(&args, &database, &token, stop.clone()) => running,
-        () = stopped(stop.clone()) => Ok(Vec::new()),
-    };
+    // Neither step is raced against Ctrl-C: `pg_ctl start` cannot be cancelled halfway, and
+    // a service half-started must still be drained. Both are bounded, and a Ctrl-C during
+    // them is acted on as soon as they return.
+    let database = open_database(&args).await?;
+    if *stop.borrow() {
+        database.stop().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let running = start_all(&args, &database, &token, stop.clone()).await;
     let code = match running {
         Ok(services) if !services.is_empty() => {
             print_banner(&services, &database, &token);
