@@ -155,7 +155,10 @@ async fn main() -> anyhow::Result<()> {
         let wanted = account_name(&accounts, i).await;
         let sent = Instant::now();
         tickets
-            .ingest_ticket(ticket_pb::IngestTicketRequest { ticket: Some(t), request_id: String::new() })
+            .ingest_ticket(ticket_pb::IngestTicketRequest {
+                ticket: Some(t),
+                request_id: String::new(),
+            })
             .await?;
         loop {
             let change = changes.message().await?.expect("the watch stays open");
@@ -185,10 +188,17 @@ fn report_rate(what: &str, n: usize, elapsed: Duration) {
 }
 
 /// Waits until `n` accounts have a score (counting through the list, 1,000 a page).
-async fn wait_scored(client: &mut HealthScoringServiceClient<steward_kit::client::Intercepted>, n: usize) {
+async fn wait_scored(
+    client: &mut HealthScoringServiceClient<steward_kit::client::Intercepted>,
+    n: usize,
+) {
     loop {
         let mut count = 0;
-        let mut req = pb::ListHealthScoresRequest { page_size: 1000, order_by: "account".into(), ..Default::default() };
+        let mut req = pb::ListHealthScoresRequest {
+            page_size: 1000,
+            order_by: "account".into(),
+            ..Default::default()
+        };
         loop {
             let page = client.list_health_scores(req.clone()).await.expect("list").into_inner();
             count += page.health_scores.len();
@@ -205,11 +215,16 @@ async fn wait_scored(client: &mut HealthScoringServiceClient<steward_kit::client
 }
 
 /// The cursor of the newest health change, so the watch starts at the present.
-async fn newest_cursor(client: &mut HealthScoringServiceClient<steward_kit::client::Intercepted>) -> String {
+async fn newest_cursor(
+    client: &mut HealthScoringServiceClient<steward_kit::client::Intercepted>,
+) -> String {
     let mut cursor = String::new();
     loop {
         let page = client
-            .list_health_changes(pb::ListHealthChangesRequest { after_cursor: cursor.clone(), page_size: 1000 })
+            .list_health_changes(pb::ListHealthChangesRequest {
+                after_cursor: cursor.clone(),
+                page_size: 1000,
+            })
             .await
             .expect("list changes")
             .into_inner();

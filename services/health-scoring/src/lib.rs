@@ -97,11 +97,7 @@ impl steward_kit::service::Service for HealthScoringService {
         let accounts = AccountServiceClient::new(calls(&args.account_addr, WATCH_TIMEOUT)?);
         let follow_accounts = consumer::run(
             pool.clone(),
-            ConsumerConfig {
-                name: store::ACCOUNT_CONSUMER,
-                schema: store::SCHEMA,
-                max_batch: 500,
-            },
+            ConsumerConfig { name: store::ACCOUNT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
             store::AccountFeedHandler::new(&store),
             move |after_cursor| {
                 let mut accounts = accounts.clone();

@@ -65,7 +65,8 @@ impl Scorer {
         };
         let summaries = self.summaries(account, &measures::windows_needed(scorecard), now).await?;
         let seen = self.store.account_caught_up(known.seen_at).await?;
-        let inputs = self.inputs(account, scorecard, Some((known.account, seen)), summaries, now).await?;
+        let inputs =
+            self.inputs(account, scorecard, Some((known.account, seen)), summaries, now).await?;
         let score = evaluate(account, scorecard, &inputs);
         self.store.save_score(score, now, reason, &inputs.summaries).await
     }
@@ -82,7 +83,13 @@ impl Scorer {
         let (keys, longest) = custom_keys(scorecard);
         let stored = self
             .store
-            .account_inputs(account, &keys, now - longest, measures::arr_windows_needed(scorecard), now)
+            .account_inputs(
+                account,
+                &keys,
+                now - longest,
+                measures::arr_windows_needed(scorecard),
+                now,
+            )
             .await?;
         let (account, account_seen) = known.unzip();
         Ok(Inputs {
@@ -118,7 +125,11 @@ impl Scorer {
             .await
             .map_err(|status| Error::Unavailable {
                 reason: "TICKET_INGEST_UNAVAILABLE",
-                message: format!("ticket-ingest answered {:?}: {}", status.code(), status.message()),
+                message: format!(
+                    "ticket-ingest answered {:?}: {}",
+                    status.code(),
+                    status.message()
+                ),
             })?;
             summaries.insert(secs, summary.into_inner());
         }
@@ -211,7 +222,8 @@ fn custom_keys(scorecard: &pb::Scorecard) -> (Vec<String>, chrono::Duration) {
     let mut keys = Vec::new();
     let mut longest = chrono::Duration::zero();
     for component in &scorecard.components {
-        if let Some(Kind::Custom(custom)) = component.measure.as_ref().and_then(|m| m.kind.as_ref()) {
+        if let Some(Kind::Custom(custom)) = component.measure.as_ref().and_then(|m| m.kind.as_ref())
+        {
             keys.push(custom.key.clone());
             if aggregation(custom) != pb::Aggregation::Latest {
                 longest = longest.max(window(component));

@@ -24,8 +24,9 @@ impl Api {
         &self,
         req: pb::RecordMeasurementsRequest,
     ) -> Result<pb::RecordMeasurementsResponse, Error> {
-        let request_id = idempotency::parse(&req.request_id, "request_id")?
-            .ok_or_else(|| Error::invalid("request_id", "is required: a UUID chosen by the caller"))?;
+        let request_id = idempotency::parse(&req.request_id, "request_id")?.ok_or_else(|| {
+            Error::invalid("request_id", "is required: a UUID chosen by the caller")
+        })?;
         let now = Utc::now();
         check(&req.measurements, now)?;
         self.check_accounts_exist(&req.measurements).await?;
@@ -53,14 +54,21 @@ impl Api {
             match known {
                 Ok(_) => {}
                 Err(s) if s.code() == Code::NotFound => {
-                    for (i, _) in measurements.iter().enumerate().filter(|(_, m)| m.account == name) {
-                        v.add(format!("measurements[{i}].account"), format!("{name} does not exist"));
+                    for (i, _) in measurements.iter().enumerate().filter(|(_, m)| m.account == name)
+                    {
+                        v.add(
+                            format!("measurements[{i}].account"),
+                            format!("{name} does not exist"),
+                        );
                     }
                 }
                 Err(s) => {
                     return Err(Error::Unavailable {
                         reason: "ACCOUNT_SERVICE_UNAVAILABLE",
-                        message: format!("could not check {name} with the account service: {}", s.message()),
+                        message: format!(
+                            "could not check {name} with the account service: {}",
+                            s.message()
+                        ),
                     });
                 }
             }
@@ -81,12 +89,8 @@ impl Api {
         if self.store.account(&account).await?.is_none() {
             return Err(Error::NotFound(account));
         }
-        let query = MeasurementQuery {
-            account,
-            key: (!req.key.is_empty()).then_some(req.key),
-            start,
-            end,
-        };
+        let query =
+            MeasurementQuery { account, key: (!req.key.is_empty()).then_some(req.key), start, end };
         let (measurements, next_page_token) =
             self.store.list_measurements(&query, limit, &req.page_token).await?;
         Ok(pb::ListMeasurementsResponse { measurements, next_page_token })
@@ -110,8 +114,16 @@ fn check(measurements: &[pb::Measurement], now: chrono::DateTime<Utc>) -> Result
             None => v.add(at("observe_time"), "is required"),
             Some(Err(_)) => v.add(at("observe_time"), "must be a valid timestamp"),
             Some(Ok(t)) => {
-                v.check(t <= now + MAX_FUTURE, at("observe_time"), "must not be more than 5 minutes in the future");
-                v.check(t >= now - MAX_AGE, at("observe_time"), "must not be more than 400 days in the past");
+                v.check(
+                    t <= now + MAX_FUTURE,
+                    at("observe_time"),
+                    "must not be more than 5 minutes in the future",
+                );
+                v.check(
+                    t >= now - MAX_AGE,
+                    at("observe_time"),
+                    "must not be more than 400 days in the past",
+                );
             }
         }
         v.check(m.unit.chars().count() <= 32, at("unit"), "must be at most 32 characters");

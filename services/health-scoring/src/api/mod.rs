@@ -65,7 +65,10 @@ fn ok<T>(result: Result<T, Error>) -> Answer<T> {
 
 #[tonic::async_trait]
 impl HealthScoringService for Api {
-    async fn create_scorecard(&self, req: Request<pb::CreateScorecardRequest>) -> Answer<pb::Scorecard> {
+    async fn create_scorecard(
+        &self,
+        req: Request<pb::CreateScorecardRequest>,
+    ) -> Answer<pb::Scorecard> {
         let caller = requests::caller(&req);
         ok(self.create_scorecard(req.into_inner(), caller).await)
     }
@@ -88,7 +91,10 @@ impl HealthScoringService for Api {
         ok(self.list_scorecard_versions(req.into_inner()).await)
     }
 
-    async fn update_scorecard(&self, req: Request<pb::UpdateScorecardRequest>) -> Answer<pb::Scorecard> {
+    async fn update_scorecard(
+        &self,
+        req: Request<pb::UpdateScorecardRequest>,
+    ) -> Answer<pb::Scorecard> {
         let caller = requests::caller(&req);
         ok(self.update_scorecard(req.into_inner(), caller).await)
     }
@@ -114,7 +120,10 @@ impl HealthScoringService for Api {
         ok(self.list_measurements(req.into_inner()).await)
     }
 
-    async fn get_health_score(&self, req: Request<pb::GetHealthScoreRequest>) -> Answer<pb::HealthScore> {
+    async fn get_health_score(
+        &self,
+        req: Request<pb::GetHealthScoreRequest>,
+    ) -> Answer<pb::HealthScore> {
         ok(self.get_health_score(req.into_inner()).await)
     }
 

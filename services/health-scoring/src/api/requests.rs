@@ -61,7 +61,8 @@ pub(super) type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 /// the start when both are set.
 pub(super) fn interval(i: Option<&Interval>, field: &str) -> Result<Bounds, Error> {
     let Some(i) = i else { return Ok((None, None)) };
-    let start = i.start_time.as_ref().map(|t| time(t, &format!("{field}.start_time"))).transpose()?;
+    let start =
+        i.start_time.as_ref().map(|t| time(t, &format!("{field}.start_time"))).transpose()?;
     let end = i.end_time.as_ref().map(|t| time(t, &format!("{field}.end_time"))).transpose()?;
     if let (Some(s), Some(e)) = (start, end)
         && e <= s

@@ -96,10 +96,16 @@ impl Api {
         });
         let raw = step.is_zero();
         if !raw && step < TimeDelta::minutes(1) {
-            return Err(Error::invalid("step", "must be at least 1 minute (or unset for raw history)"));
+            return Err(Error::invalid(
+                "step",
+                "must be at least 1 minute (or unset for raw history)",
+            ));
         }
         if !raw && history::bucket_count(start, end, step) > history::MAX_BUCKETS {
-            return Err(Error::invalid("step", "more than 10,000 buckets: widen the step or narrow the interval"));
+            return Err(Error::invalid(
+                "step",
+                "more than 10,000 buckets: widen the step or narrow the interval",
+            ));
         }
         let aggregation = match pb::Aggregation::try_from(req.aggregation) {
             Ok(pb::Aggregation::Unspecified | pb::Aggregation::Last) => pb::Aggregation::Last,
@@ -111,7 +117,8 @@ impl Api {
             0 => HISTORY_PAGE,
             n => i64::from(n).min(HISTORY_PAGE_MAX),
         };
-        if self.store.account(&account).await?.is_none() && self.store.score(&account).await?.is_none()
+        if self.store.account(&account).await?.is_none()
+            && self.store.score(&account).await?.is_none()
         {
             // Deleted accounts keep their history; unknown ones have none.
             let any = self.store.score_at(&account, end).await?.is_some();
@@ -142,7 +149,8 @@ impl Api {
         req: pb::ExplainHealthScoreRequest,
     ) -> Result<pb::ExplainHealthScoreResponse, Error> {
         let account = account(&req.account, "account")?;
-        let compare_time = req.compare_time.as_ref().map(|t| requests::time(t, "compare_time")).transpose()?;
+        let compare_time =
+            req.compare_time.as_ref().map(|t| requests::time(t, "compare_time")).transpose()?;
         if compare_time.is_some_and(|t| t > Utc::now()) {
             return Err(Error::invalid("compare_time", "must not be in the future"));
         }

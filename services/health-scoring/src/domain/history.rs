@@ -25,7 +25,11 @@ fn computed(score: &pb::HealthScore) -> Option<DateTime<Utc>> {
 
 /// One point per change computed in `[start, end)`; `changes` is oldest first and may begin
 /// with the change in effect before `start`, which is skipped.
-pub fn raw(changes: &[pb::HealthScore], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<pb::ScorePoint> {
+pub fn raw(
+    changes: &[pb::HealthScore],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<pb::ScorePoint> {
     changes
         .iter()
         .filter_map(|c| Some((c, computed(c)?)))
@@ -70,7 +74,8 @@ pub fn downsample(
         // In effect at the bucket's start, then the changes inside it.
         let at_start = timed.iter().rev().find(|(_, t)| *t <= bucket);
         let inside = timed.iter().filter(|(_, t)| *t > bucket && *t < next);
-        let during: Vec<&pb::HealthScore> = at_start.into_iter().chain(inside).map(|(c, _)| *c).collect();
+        let during: Vec<&pb::HealthScore> =
+            at_start.into_iter().chain(inside).map(|(c, _)| *c).collect();
         if let Some(picked) = pick(&during, aggregation) {
             points.push(point(picked, bucket));
         }
@@ -80,7 +85,10 @@ pub fn downsample(
 }
 
 /// The score of `during` (in time order) that `aggregation` summarizes them by.
-fn pick<'a>(during: &[&'a pb::HealthScore], aggregation: pb::Aggregation) -> Option<&'a pb::HealthScore> {
+fn pick<'a>(
+    during: &[&'a pb::HealthScore],
+    aggregation: pb::Aggregation,
+) -> Option<&'a pb::HealthScore> {
     let scored = || during.iter().copied().filter(|c| c.score.is_some());
     let by_score = |a: &&pb::HealthScore, b: &&pb::HealthScore| {
         a.score.unwrap_or_default().total_cmp(&b.score.unwrap_or_default())
@@ -99,13 +107,21 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
+        s.parse().expect("an RFC 3339 time")
     }
 
     fn score(value: Option<f64>, time: &str) -> pb::HealthScore {
         pb::HealthScore {
             score: value,
-            band: value.map_or(0, |v| if v < 40.0 { 1 } else if v < 70.0 { 2 } else { 3 }),
+            band: value.map_or(0, |v| {
+                if v < 40.0 {
+                    1
+                } else if v < 70.0 {
+                    2
+                } else {
+                    3
+                }
+            }),
             scorecard: "scorecards/default".into(),
             scorecard_version: 1,
             compute_time: Some(timestamp(at(time))),
@@ -127,7 +143,7 @@ mod tests {
         points
             .iter()
             .map(|p| {
-                let t = from_timestamp(p.time.as_ref().unwrap()).unwrap();
+                let t = p.time.as_ref().and_then(from_timestamp).expect("a point time");
                 (t.format("%H:%M").to_string(), p.score, p.band)
             })
             .collect()
@@ -136,7 +152,10 @@ mod tests {
     #[test]
     fn raw_history_lists_the_changes_inside_the_interval_only() {
         let points = raw(&changes(), at("2026-05-01T10:00:00Z"), at("2026-05-01T12:10:00Z"));
-        assert_eq!(values(&points), [("10:30".into(), Some(60.0), 2), ("10:45".into(), Some(75.0), 3)]);
+        assert_eq!(
+            values(&points),
+            [("10:30".into(), Some(60.0), 2), ("10:45".into(), Some(75.0), 3)]
+        );
     }
 
     #[test]
@@ -147,26 +166,36 @@ mod tests {
         let last = downsample(&changes(), start, end, hour, pb::Aggregation::Last);
         assert_eq!(
             values(&last),
-            [("10:00".into(), Some(75.0), 3), ("11:00".into(), Some(75.0), 3), ("12:00".into(), Some(30.0), 1)]
+            [
+                ("10:00".into(), Some(75.0), 3),
+                ("11:00".into(), Some(75.0), 3),
+                ("12:00".into(), Some(30.0), 1)
+            ]
         );
         let min = downsample(&changes(), start, end, hour, pb::Aggregation::Min);
         assert_eq!(
             values(&min),
-            [("10:00".into(), Some(60.0), 2), ("11:00".into(), Some(75.0), 3), ("12:00".into(), Some(30.0), 1)]
+            [
+                ("10:00".into(), Some(60.0), 2),
+                ("11:00".into(), Some(75.0), 3),
+                ("12:00".into(), Some(30.0), 1)
+            ]
         );
         let max = downsample(&changes(), start, end, hour, pb::Aggregation::Max);
         assert_eq!(
             values(&max),
-            [("10:00".into(), Some(80.0), 3), ("11:00".into(), Some(75.0), 3), ("12:00".into(), Some(75.0), 3)]
+            [
+                ("10:00".into(), Some(80.0), 3),
+                ("11:00".into(), Some(75.0), 3),
+                ("12:00".into(), Some(75.0), 3)
+            ]
         );
     }
 
     #[test]
     fn buckets_before_the_first_score_are_omitted_and_lost_scores_are_unset() {
-        let changes = vec![
-            score(Some(50.0), "2026-05-01T11:20:00Z"),
-            score(None, "2026-05-01T12:00:00Z"),
-        ];
+        let changes =
+            vec![score(Some(50.0), "2026-05-01T11:20:00Z"), score(None, "2026-05-01T12:00:00Z")];
         let points = downsample(
             &changes,
             at("2026-05-01T10:00:00Z"),

@@ -40,7 +40,8 @@ impl Handler<account_pb::AccountChange> for AccountFeedHandler {
     ) -> anyhow::Result<()> {
         let mut touched = Vec::with_capacity(batch.len());
         for change in batch {
-            let seen = change.commit_time.as_ref().and_then(from_timestamp).unwrap_or_else(Utc::now);
+            let seen =
+                change.commit_time.as_ref().and_then(from_timestamp).unwrap_or_else(Utc::now);
             match (change.kind(), &change.account_snapshot) {
                 (account_pb::AccountChangeKind::AccountDeleted, _) => {
                     forget(tx, &change.account).await?;
@@ -57,9 +58,8 @@ impl Handler<account_pb::AccountChange> for AccountFeedHandler {
     async fn reset(&self, tx: &mut PgConnection) -> anyhow::Result<()> {
         // Changes were missed: every known account may be out of date. Re-scoring them is
         // what we can do here; accounts created during the gap arrive with their next change.
-        let all: Vec<String> = sqlx::query_scalar("SELECT account FROM health.accounts")
-            .fetch_all(&mut *tx)
-            .await?;
+        let all: Vec<String> =
+            sqlx::query_scalar("SELECT account FROM health.accounts").fetch_all(&mut *tx).await?;
         self.queue.mark_for(tx, &all, bit(Reason::AccountChanged)).await?;
         Ok(())
     }
@@ -90,9 +90,8 @@ impl Handler<ticket_pb::SupportChange> for SupportFeedHandler {
     }
 
     async fn reset(&self, tx: &mut PgConnection) -> anyhow::Result<()> {
-        let all: Vec<String> = sqlx::query_scalar("SELECT account FROM health.accounts")
-            .fetch_all(&mut *tx)
-            .await?;
+        let all: Vec<String> =
+            sqlx::query_scalar("SELECT account FROM health.accounts").fetch_all(&mut *tx).await?;
         self.queue.mark_for(tx, &all, bit(Reason::SupportActivity)).await?;
         Ok(())
     }
@@ -148,10 +147,12 @@ async fn keep(
 
 async fn forget(tx: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
     for table in ["accounts", "arr_history", "measurements", "support_inputs"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {SCHEMA}.{table} WHERE account = $1")))
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {SCHEMA}.{table} WHERE account = $1"
+        )))
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(())
 }

@@ -125,8 +125,9 @@ impl Store {
             q.push(" AND observe_time < ").push_bind(end);
         }
         if let Some((micros, key)) = after {
-            let time = DateTime::from_timestamp_micros(micros)
-                .ok_or_else(|| Error::invalid("page_token", "not a page token returned by this method"))?;
+            let time = DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+                Error::invalid("page_token", "not a page token returned by this method")
+            })?;
             q.push(" AND (observe_time < ").push_bind(time);
             q.push(" OR (observe_time = ").push_bind(time).push(" AND key > ").push_bind(key);
             q.push("))");
@@ -134,7 +135,8 @@ impl Store {
         q.push(" ORDER BY observe_time DESC, key LIMIT ").push_bind(limit + 1);
         type Row = (String, String, f64, DateTime<Utc>, String, String, DateTime<Utc>);
         let rows: Vec<Row> = q.build_query_as().fetch_all(&self.pool).await?;
-        let (rows, token) = page::finish(rows, limit, &fingerprint, |r| (r.3.timestamp_micros(), r.1.clone()));
+        let (rows, token) =
+            page::finish(rows, limit, &fingerprint, |r| (r.3.timestamp_micros(), r.1.clone()));
         let measurements = rows
             .into_iter()
             .map(|(account, key, value, observe, unit, source, recorded)| pb::Measurement {

@@ -56,5 +56,6 @@ impl Store {
 
 /// Decodes a stored protobuf message; a row that does not decode is a bug, not bad input.
 fn decode<M: prost::Message + Default>(bytes: &[u8], what: &str) -> Result<M, Error> {
-    M::decode(bytes).map_err(|e| Error::Internal(anyhow::anyhow!("stored {what} does not decode: {e}")))
+    M::decode(bytes)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored {what} does not decode: {e}")))
 }

@@ -182,7 +182,8 @@ impl Store {
             score.previous_compute_time = b.compute_time;
         }
         let change = change_of(before.as_ref(), &score, reason);
-        let compute_time = score.compute_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
+        let compute_time =
+            score.compute_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
         let scorecard_id = score.scorecard.trim_start_matches("scorecards/").to_owned();
         sqlx::query(
             "INSERT INTO health.scores (account, body, score, band, scorecard_id,
@@ -321,10 +322,13 @@ impl Store {
         q.push(" LIMIT ").push_bind(limit + 1);
         let rows: Vec<(Vec<u8>, Option<f64>, String)> =
             q.build_query_as().fetch_all(&self.pool).await?;
-        let (rows, token) =
-            page::finish(rows, limit, &fingerprint, |(_, score, account)| (*score, account.clone()));
-        let scores =
-            rows.iter().map(|(body, _, _)| decode(body, "health score")).collect::<Result<_, _>>()?;
+        let (rows, token) = page::finish(rows, limit, &fingerprint, |(_, score, account)| {
+            (*score, account.clone())
+        });
+        let scores = rows
+            .iter()
+            .map(|(body, _, _)| decode(body, "health score"))
+            .collect::<Result<_, _>>()?;
         Ok((scores, token))
     }
 
@@ -353,12 +357,11 @@ async fn current_for_update(
     tx: &mut PgConnection,
     account: &str,
 ) -> Result<Option<(pb::HealthScore, DateTime<Utc>)>, Error> {
-    let row: Option<(Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT body, inputs_time FROM health.scores WHERE account = $1 FOR UPDATE",
-    )
-    .bind(account)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row: Option<(Vec<u8>, DateTime<Utc>)> =
+        sqlx::query_as("SELECT body, inputs_time FROM health.scores WHERE account = $1 FOR UPDATE")
+            .bind(account)
+            .fetch_optional(&mut *tx)
+            .await?;
     row.map(|(body, t)| Ok((decode(&body, "health score")?, t))).transpose()
 }
 

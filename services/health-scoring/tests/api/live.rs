@@ -38,7 +38,7 @@ async fn a_new_account_is_scored_from_the_support_data_it_has() {
     assert_eq!(component(&score, "support_severity").effective_weight, 0.625);
     assert_eq!(component(&score, "support_severity").contribution, 62.5);
 
-    let changes = changes_after(&mut s.client, "").await;
+    let changes = changes_when(&s.client, "", "the first change", |c| !c.is_empty()).await;
     assert_eq!(changes.len(), 1, "{changes:?}");
     let first = &changes[0];
     assert_eq!((first.old_score, first.new_score), (None, Some(100.0)));
@@ -52,11 +52,15 @@ async fn urgent_tickets_pull_the_score_down_and_the_change_says_why() {
     let mut s = start().await;
     let acme = create_account(&mut s.accounts, "acme.com", account_pb::Segment::Smb).await;
     score_when(&s.client, &acme, "a first score", |h| h.score == Some(100.0)).await;
-    let cursor = changes_after(&mut s.client, "").await.last().expect("first change").cursor.clone();
+    let first = changes_when(&s.client, "", "the first change", |c| !c.is_empty()).await;
+    let cursor = first.last().expect("first change").cursor.clone();
 
     for (id, hours) in [("u1", 1), ("u2", 2), ("u3", 3)] {
-        ingest(&mut s.tickets, ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours)))
-            .await;
+        ingest(
+            &mut s.tickets,
+            ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours)),
+        )
+        .await;
     }
     // Severity: 3 URGENT → 25 points × 25; backlog p90 age ≈ 0.1 days → 100 points × 15:
     // (625 + 1500) / 40 = 53.125 → 53.13, YELLOW.
@@ -73,7 +77,8 @@ async fn urgent_tickets_pull_the_score_down_and_the_change_says_why() {
     assert_eq!(cents, 5313);
     assert!(severity.fact.contains("3 URGENT"), "{}", severity.fact);
 
-    let changes = changes_after(&mut s.client, &cursor).await;
+    let announced = |c: &[pb::HealthChange]| c.last().is_some_and(|l| l.new_score == Some(53.13));
+    let changes = changes_when(&s.client, &cursor, "the change to 53.13", announced).await;
     let last = changes.last().expect("a change");
     assert_eq!(last.new_score, Some(53.13));
     assert_eq!(last.new_band(), pb::HealthBand::Yellow);
@@ -87,12 +92,15 @@ async fn urgent_tickets_pull_the_score_down_and_the_change_says_why() {
     // History records each change the feed announced, in order.
     let history = s
         .client
-        .get_score_history(pb::GetScoreHistoryRequest { account: acme.clone(), ..Default::default() })
+        .get_score_history(pb::GetScoreHistoryRequest {
+            account: acme.clone(),
+            ..Default::default()
+        })
         .await
         .expect("history")
         .into_inner()
         .points;
-    let all = changes_after(&mut s.client, "").await;
+    let all = changes_when(&s.client, "", "every change", announced).await;
     let announced: Vec<Option<f64>> = all.iter().map(|c| c.new_score).collect();
     let recorded: Vec<Option<f64>> = history.iter().map(|p| p.score).collect();
     assert_eq!(recorded, announced);
@@ -129,7 +137,10 @@ async fn a_deleted_account_loses_its_score_and_the_feed_says_so() {
     })
     .await;
     assert_code(&gone, Code::NotFound, "ACCOUNT_NOT_FOUND");
-    let changes = changes_after(&mut s.client, "").await;
+    let changes = changes_when(&s.client, "", "the lost score", |c| {
+        c.last().is_some_and(|l| l.new_score.is_none())
+    })
+    .await;
     let last = changes.last().expect("changes");
     assert_eq!((last.old_score, last.new_score), (Some(100.0), None));
     assert_eq!(last.new_band(), pb::HealthBand::Unspecified);
@@ -168,11 +179,12 @@ async fn watching_the_feed_streams_the_changes_the_list_returns() {
         .into_inner();
     let first = watch.message().await.expect("stream").expect("a change");
     assert_eq!(first.account, acme);
-    ingest(&mut s.tickets, ticket("acme.com", "h1", TicketPriority::High, Duration::hours(1))).await;
+    ingest(&mut s.tickets, ticket("acme.com", "h1", TicketPriority::High, Duration::hours(1)))
+        .await;
     let second = watch.message().await.expect("stream").expect("a second change");
     // One HIGH ticket: (80 × 25 + 100 × 15) / 40 = 87.5.
     assert_eq!(second.new_score, Some(87.5));
-    let listed = changes_after(&mut s.client, "").await;
+    let listed = changes_when(&s.client, "", "both changes", |c| c.len() >= 2).await;
     assert_eq!(listed, vec![first, second]);
 }
 
@@ -189,10 +201,14 @@ async fn scoring_stopped_while_tickets_arrive_catches_up_after_restart() {
     // While health scoring is down: acme gets 3 URGENT tickets, globex 1 HIGH, and a new
     // account appears.
     for (id, hours) in [("u1", 1), ("u2", 2), ("u3", 3)] {
-        ingest(&mut s.tickets, ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours)))
-            .await;
+        ingest(
+            &mut s.tickets,
+            ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours)),
+        )
+        .await;
     }
-    ingest(&mut s.tickets, ticket("globex.com", "h1", TicketPriority::High, Duration::hours(1))).await;
+    ingest(&mut s.tickets, ticket("globex.com", "h1", TicketPriority::High, Duration::hours(1)))
+        .await;
     let initech = create_account(&mut s.accounts, "initech.com", account_pb::Segment::Smb).await;
 
     let health = start_health(&s.db, &s.account, &s.ticket, RESCORE_DELAY).await;

@@ -42,11 +42,13 @@ async fn usage_measurements_move_the_score_and_retries_record_once() {
     let observed = (Utc::now() - Duration::hours(2)).trunc_subsecs(0);
 
     let id = request_id();
-    let first = record(&mut s.client, &id, vec![usage(&acme, 0.2, observed)]).await.expect("record");
+    let first =
+        record(&mut s.client, &id, vec![usage(&acme, 0.2, observed)]).await.expect("record");
     assert_eq!(counts(&first), (1, 0, 0));
     // Usage 0.2 → 0 points with weight 15 beside severity and backlog (100 each):
     // (2500 + 1500 + 0) / 55 = 72.7272… → 72.73.
-    let score = score_when(&s.client, &acme, "usage in the score", |h| h.score == Some(72.73)).await;
+    let score =
+        score_when(&s.client, &acme, "usage in the score", |h| h.score == Some(72.73)).await;
     let usage_part = component(&score, "usage");
     assert_eq!(usage_part.state(), pb::ComponentState::Included);
     assert_eq!((usage_part.value, usage_part.points), (Some(0.2), 0.0));
@@ -55,19 +57,27 @@ async fn usage_measurements_move_the_score_and_retries_record_once() {
     // The same request again: the first answer, nothing recorded twice.
     let again = record(&mut s.client, &id, vec![usage(&acme, 0.2, observed)]).await.expect("retry");
     assert_eq!(again, first);
-    let reused = record(&mut s.client, &id, vec![usage(&acme, 0.9, observed)]).await.expect_err("reused");
+    let reused =
+        record(&mut s.client, &id, vec![usage(&acme, 0.9, observed)]).await.expect_err("reused");
     assert_code(&reused, Code::InvalidArgument, "REQUEST_ID_REUSED");
 
     // A new request for the same (account, key, time): unchanged, then replaced.
-    let same = record(&mut s.client, &request_id(), vec![usage(&acme, 0.2, observed)]).await.expect("same");
+    let same = record(&mut s.client, &request_id(), vec![usage(&acme, 0.2, observed)])
+        .await
+        .expect("same");
     assert_eq!(counts(&same), (0, 0, 1));
-    let replaced = record(&mut s.client, &request_id(), vec![usage(&acme, 0.8, observed)]).await.expect("replace");
+    let replaced = record(&mut s.client, &request_id(), vec![usage(&acme, 0.8, observed)])
+        .await
+        .expect("replace");
     assert_eq!(counts(&replaced), (0, 1, 0));
     score_when(&s.client, &acme, "full usage in the score", |h| h.score == Some(100.0)).await;
 
     let listed = s
         .client
-        .list_measurements(pb::ListMeasurementsRequest { account: acme.clone(), ..Default::default() })
+        .list_measurements(pb::ListMeasurementsRequest {
+            account: acme.clone(),
+            ..Default::default()
+        })
         .await
         .expect("list")
         .into_inner()
@@ -85,11 +95,13 @@ async fn measurements_list_newest_first_by_key_and_in_pages() {
     let now = Utc::now();
     let mut batch: Vec<pb::Measurement> =
         (1..=5).map(|d| usage(&acme, 0.1 * d as f64, now - Duration::days(d))).collect();
-    batch.push(pb::Measurement { key: "nps".into(), ..usage(&acme, 40.0, now - Duration::days(2)) });
+    batch
+        .push(pb::Measurement { key: "nps".into(), ..usage(&acme, 40.0, now - Duration::days(2)) });
     let recorded = record(&mut s.client, &request_id(), batch).await.expect("record");
     assert_eq!(counts(&recorded), (6, 0, 0));
 
-    let mut req = pb::ListMeasurementsRequest { account: acme.clone(), page_size: 4, ..Default::default() };
+    let mut req =
+        pb::ListMeasurementsRequest { account: acme.clone(), page_size: 4, ..Default::default() };
     let mut seen = Vec::new();
     loop {
         let page = s.client.list_measurements(req.clone()).await.expect("list").into_inner();
@@ -129,7 +141,8 @@ async fn bad_measurements_are_refused_whole() {
     score_when(&s.client, &acme, "a first score", |_| true).await;
     let now = Utc::now();
 
-    let missing_id = record(&mut s.client, "", vec![usage(&acme, 0.5, now)]).await.expect_err("no id");
+    let missing_id =
+        record(&mut s.client, "", vec![usage(&acme, 0.5, now)]).await.expect_err("no id");
     assert_invalid(&missing_id, "request_id");
     let unknown = record(
         &mut s.client,
@@ -150,7 +163,10 @@ async fn bad_measurements_are_refused_whole() {
     // Nothing of the refused calls was recorded.
     let listed = s
         .client
-        .list_measurements(pb::ListMeasurementsRequest { account: acme.clone(), ..Default::default() })
+        .list_measurements(pb::ListMeasurementsRequest {
+            account: acme.clone(),
+            ..Default::default()
+        })
         .await
         .expect("list")
         .into_inner()
@@ -158,7 +174,10 @@ async fn bad_measurements_are_refused_whole() {
     assert!(listed.is_empty());
     let unknown_list = s
         .client
-        .list_measurements(pb::ListMeasurementsRequest { account: "accounts/nobody".into(), ..Default::default() })
+        .list_measurements(pb::ListMeasurementsRequest {
+            account: "accounts/nobody".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("unknown");
     assert_code(&unknown_list, Code::NotFound, "ACCOUNT_NOT_FOUND");

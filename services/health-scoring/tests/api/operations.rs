@@ -58,7 +58,10 @@ async fn scorecard_writes_rescore_the_accounts_they_affect() {
             (Some(30.0), "scorecards/smb", 1)
         );
     }
-    let changes = changes_after(&mut s.client, "").await;
+    let by_scorecard = |c: &[pb::HealthChange]| {
+        c.iter().filter(|c| c.reason() == pb::HealthChangeReason::ScorecardChanged).count() >= 2
+    };
+    let changes = changes_when(&s.client, "", "the re-scores' changes", by_scorecard).await;
     let rescored: Vec<_> =
         changes.iter().filter(|c| c.reason() == pb::HealthChangeReason::ScorecardChanged).collect();
     assert_eq!(rescored.len(), 2, "{changes:?}");

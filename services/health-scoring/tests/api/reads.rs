@@ -16,12 +16,16 @@ async fn four_accounts(s: &mut Suite) -> [String; 4] {
     let b = create_account(&mut s.accounts, "b.example", account_pb::Segment::Smb).await;
     let c = create_account(&mut s.accounts, "c.example", account_pb::Segment::Enterprise).await;
     let d = create_account(&mut s.accounts, "d.example", account_pb::Segment::MidMarket).await;
-    let tickets: [(&str, TicketPriority, usize); 3] =
-        [("a.example", TicketPriority::Urgent, 3), ("c.example", TicketPriority::High, 5), ("d.example", TicketPriority::High, 1)];
+    let tickets: [(&str, TicketPriority, usize); 3] = [
+        ("a.example", TicketPriority::Urgent, 3),
+        ("c.example", TicketPriority::High, 5),
+        ("d.example", TicketPriority::High, 1),
+    ];
     for (domain, priority, n) in tickets {
         for i in 0..n {
             let id = format!("{domain}-{i}");
-            ingest(&mut s.tickets, ticket(domain, &id, priority, Duration::hours(1 + i as i64))).await;
+            ingest(&mut s.tickets, ticket(domain, &id, priority, Duration::hours(1 + i as i64)))
+                .await;
         }
     }
     // a: 3 URGENT → (25×25 + 100×15)/40 = 53.13; b: none → 100; c: 5 HIGH → (0 + 1500)/40 =
@@ -50,14 +54,25 @@ async fn scores_list_worst_first_with_filters_orders_and_pages() {
     let mut s = start().await;
     let [a, b, c, d] = four_accounts(&mut s).await;
 
-    let worst_first = list(&mut s.client, pb::ListHealthScoresRequest { page_size: 3, ..Default::default() }).await;
+    let worst_first =
+        list(&mut s.client, pb::ListHealthScoresRequest { page_size: 3, ..Default::default() })
+            .await;
     assert_eq!(
         worst_first,
-        [(c.clone(), Some(37.5)), (a.clone(), Some(53.13)), (d.clone(), Some(87.5)), (b.clone(), Some(100.0))]
+        [
+            (c.clone(), Some(37.5)),
+            (a.clone(), Some(53.13)),
+            (d.clone(), Some(87.5)),
+            (b.clone(), Some(100.0))
+        ]
     );
     let best_first = list(
         &mut s.client,
-        pb::ListHealthScoresRequest { order_by: "score desc".into(), page_size: 1, ..Default::default() },
+        pb::ListHealthScoresRequest {
+            order_by: "score desc".into(),
+            page_size: 1,
+            ..Default::default()
+        },
     )
     .await;
     let names: Vec<&String> = best_first.iter().map(|(n, _)| n).collect();
@@ -65,7 +80,10 @@ async fn scores_list_worst_first_with_filters_orders_and_pages() {
 
     let red = list(
         &mut s.client,
-        pb::ListHealthScoresRequest { bands: vec![pb::HealthBand::Red as i32], ..Default::default() },
+        pb::ListHealthScoresRequest {
+            bands: vec![pb::HealthBand::Red as i32],
+            ..Default::default()
+        },
     )
     .await;
     assert_eq!(red, [(c.clone(), Some(37.5))]);
@@ -87,7 +105,10 @@ async fn scores_list_worst_first_with_filters_orders_and_pages() {
 
     let bad = s
         .client
-        .list_health_scores(pb::ListHealthScoresRequest { order_by: "arr".into(), ..Default::default() })
+        .list_health_scores(pb::ListHealthScoresRequest {
+            order_by: "arr".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("bad order");
     assert_invalid(&bad, "order_by");
@@ -116,7 +137,11 @@ async fn history_is_raw_or_downsampled_and_explanations_compare_with_a_time() {
     let acme = create_account(&mut s.accounts, "acme.com", account_pb::Segment::Smb).await;
     let first = score_when(&s.client, &acme, "a first score", |_| true).await;
     for (id, hours) in [("u1", 1), ("u2", 2), ("u3", 3)] {
-        ingest(&mut s.tickets, ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours))).await;
+        ingest(
+            &mut s.tickets,
+            ticket("acme.com", id, TicketPriority::Urgent, Duration::hours(hours)),
+        )
+        .await;
     }
     score_when(&s.client, &acme, "the urgent score", |h| h.score == Some(53.13)).await;
 
@@ -149,14 +174,28 @@ async fn history_is_raw_or_downsampled_and_explanations_compare_with_a_time() {
         ..Default::default()
     };
     // One or two weekly buckets touch the last 3 days; the last holds both scores.
-    for (aggregation, expected) in
-        [(pb::Aggregation::Min, 53.13), (pb::Aggregation::Max, 100.0), (pb::Aggregation::Last, 53.13)]
-    {
-        let points = s.client.get_score_history(day(aggregation)).await.expect("history").into_inner().points;
+    for (aggregation, expected) in [
+        (pb::Aggregation::Min, 53.13),
+        (pb::Aggregation::Max, 100.0),
+        (pb::Aggregation::Last, 53.13),
+    ] {
+        let points = s
+            .client
+            .get_score_history(day(aggregation))
+            .await
+            .expect("history")
+            .into_inner()
+            .points;
         assert_eq!(points.last().and_then(|p| p.score), Some(expected), "{aggregation:?}");
     }
     for (req, field) in [
-        (pb::GetScoreHistoryRequest { step: Some(prost_types::Duration { seconds: 30, nanos: 0 }), ..day(pb::Aggregation::Last) }, "step"),
+        (
+            pb::GetScoreHistoryRequest {
+                step: Some(prost_types::Duration { seconds: 30, nanos: 0 }),
+                ..day(pb::Aggregation::Last)
+            },
+            "step",
+        ),
         // 10 days of minutes: 14,400 buckets, over the 10,000 limit.
         (
             pb::GetScoreHistoryRequest {
@@ -170,7 +209,10 @@ async fn history_is_raw_or_downsampled_and_explanations_compare_with_a_time() {
             "step",
         ),
         (day(pb::Aggregation::Mean), "aggregation"),
-        (pb::GetScoreHistoryRequest { account: "acme".into(), ..day(pb::Aggregation::Last) }, "account"),
+        (
+            pb::GetScoreHistoryRequest { account: "acme".into(), ..day(pb::Aggregation::Last) },
+            "account",
+        ),
     ] {
         let err = s.client.get_score_history(req).await.expect_err("refused");
         assert_invalid(&err, field);
@@ -231,7 +273,10 @@ async fn unknown_and_malformed_names_are_refused() {
     }
     let history = s
         .client
-        .get_score_history(pb::GetScoreHistoryRequest { account: "accounts/nobody".into(), ..Default::default() })
+        .get_score_history(pb::GetScoreHistoryRequest {
+            account: "accounts/nobody".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("unknown");
     assert_code(&history, Code::NotFound, "ACCOUNT_NOT_FOUND");

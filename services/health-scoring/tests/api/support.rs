@@ -189,3 +189,19 @@ pub(crate) async fn changes_after(client: &mut Client, cursor: &str) -> Vec<pb::
 pub(crate) fn component<'a>(score: &'a pb::HealthScore, id: &str) -> &'a pb::ComponentScore {
     score.components.iter().find(|c| c.component_id == id).expect("component present")
 }
+
+/// The health changes after `cursor` once they satisfy `ready` (the feed shows a commit only
+/// once no older transaction is still running, so a change may trail the score it announces).
+pub(crate) async fn changes_when(
+    client: &Client,
+    cursor: &str,
+    what: &str,
+    ready: impl Fn(&[pb::HealthChange]) -> bool,
+) -> Vec<pb::HealthChange> {
+    eventually(what, || {
+        let mut client = client.clone();
+        let ready = &ready;
+        async move { Some(changes_after(&mut client, cursor).await).filter(|c| ready(c)) }
+    })
+    .await
+}
