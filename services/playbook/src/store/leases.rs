@@ -60,7 +60,9 @@ impl Store {
         for (id, step_id, body, names, values) in rows {
             let mut run: pb::PlaybookRun = decode(&body, "run")?;
             let Some(step) = run.steps.iter_mut().find(|s| s.step_id == step_id) else { continue };
-            if !lease::is_claimable(step, now) {
+            // The queue row decided readiness (it mirrors the step's retry time and lease);
+            // the step itself must still be the run's active one.
+            if step.state != pb::StepState::Active as i32 {
                 continue;
             }
             let expired = step.lease_expire_time.as_ref().and_then(from_timestamp).is_some();

@@ -1,0 +1,10 @@
+//! The playbook service's API, tested through its generated gRPC client against a real
+//! Postgres and the real account, ticket-ingest and health-scoring services: each test
+//! starts all four on a fresh database and checks what
+//! `proto/steward/playbook/v1/playbook.proto` documents.
+
+mod evaluate;
+mod leases;
+mod playbooks;
+mod runs;
+mod support;
