@@ -38,7 +38,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Args)]
 pub struct DevArgs {
     /// The first service's port; the others follow in dependency order (account,
-    /// ticket-ingest, then health-scoring and playbook once they exist).
+    /// ticket-ingest, health-scoring, then playbook once it exists).
     #[arg(long, default_value_t = 50051)]
     port_base: u16,
 

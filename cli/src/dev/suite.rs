@@ -7,8 +7,9 @@ use std::future::Future;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use steward_account::{AccountArgs, AccountService};
+use steward_health_scoring::{HealthScoringArgs, HealthScoringService};
 use steward_kit::Application;
 use steward_kit::config::{AuthConfig, DbConfig, ServerConfig};
 use steward_kit::service::Service;
@@ -73,9 +74,8 @@ impl Peers {
     }
 }
 
-/// The suite, in dependency order. health-scoring and playbook join here once they exist,
-/// after ticket-ingest, in that order, e.g.
-/// `member::<HealthScoringService>("STEWARD_HEALTH_ADDR", |p| Ok(HealthArgs { … }))`.
+/// The suite, in dependency order. playbook joins here once it exists, after
+/// health-scoring, e.g. `member::<PlaybookService>("STEWARD_PLAYBOOK_ADDR", |p| …)`.
 pub(crate) fn members() -> Vec<Member> {
     vec![
         member::<AccountService>("STEWARD_ACCOUNT_ADDR", |_| Ok(AccountArgs::default())),
@@ -86,7 +86,29 @@ pub(crate) fn members() -> Vec<Member> {
                 link_cache_size: NonZeroUsize::new(100_000).unwrap_or(NonZeroUsize::MIN),
             })
         }),
+        member::<HealthScoringService>("STEWARD_HEALTH_ADDR", |peers| {
+            // Its pacing keeps the service's own defaults (and STEWARD_RESCORE_DELAY /
+            // STEWARD_SWEEP_INTERVAL from the environment), as its binary would.
+            with_defaults::<HealthScoringArgs>(&[
+                ("--account-addr", peers.url(AccountService::NAME)?),
+                ("--ticket-addr", peers.url(TicketIngestService::NAME)?),
+                ("--service-token", peers.token().expose_secret().to_owned()),
+            ])
+        }),
     ]
+}
+
+/// A service's options as its binary parses them: `given`, then the environment, then the
+/// defaults its `--help` documents.
+fn with_defaults<A: clap::Args>(given: &[(&str, String)]) -> anyhow::Result<A> {
+    #[derive(clap::Parser)]
+    struct Options<A: clap::Args> {
+        #[command(flatten)]
+        args: A,
+    }
+    let argv = std::iter::once("steward".to_owned())
+        .chain(given.iter().flat_map(|(flag, value)| [(*flag).to_owned(), value.clone()]));
+    Ok(<Options<A> as clap::Parser>::try_parse_from(argv)?.args)
 }
 
 /// `S` as a member: its own args from the peers, then what `<service> serve` does.
