@@ -149,7 +149,12 @@ impl Store {
         }
         let stored = match self.insert_run(&mut tx, run, definition, events, vars).await {
             Ok(stored) => stored,
-            Err(e) => return Err(self.active_conflict(e, &request.account, playbook_id).await),
+            Err(e) => {
+                // Give the connection back before looking up the winner: concurrent losers
+                // must not each hold one while waiting for another.
+                tx.rollback().await?;
+                return Err(self.active_conflict(e, &request.account, playbook_id).await);
+            }
         };
         idempotency::finish(&mut tx, SCHEMA, request_id, &stored).await?;
         tx.commit().await?;

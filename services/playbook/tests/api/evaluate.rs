@@ -176,3 +176,30 @@ async fn three_high_tickets_start_exactly_one_churn_risk_run_with_evidence_then_
     let expected = chrono::Utc::now().timestamp() + 30 * 86_400;
     assert!((expected - 60..=expected + 5).contains(&end), "{end} vs {expected}");
 }
+
+#[tokio::test]
+async fn signals_that_arrive_while_the_service_is_down_start_the_run_after_restart_once() {
+    let mut s = start().await;
+    let account = create_account(&mut s.accounts, "down.example").await;
+    s.stop_playbook().await;
+    high_tickets(&mut s, "down.example", 0, 4).await;
+    // Let ticket-ingest and health scoring publish while the playbook service is down.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    s.restart_playbook().await;
+
+    let run = eventually("the churn-risk run after restart", || {
+        let mut client = s.client.clone();
+        let account = account.clone();
+        async move {
+            let runs = runs_of(&mut client, &account).await;
+            runs.into_iter().find(|r| r.playbook == "playbooks/churn-risk")
+        }
+    })
+    .await;
+    let count =
+        run.evidence.iter().find(|e| e.name == "high_priority_tickets_14d").expect("evidence");
+    assert_eq!(count.value, "4");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let runs = runs_of(&mut s.client, &account).await;
+    assert_eq!(runs.len(), 1, "once: {runs:?}");
+}

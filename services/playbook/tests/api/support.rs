@@ -37,7 +37,8 @@ pub(crate) struct Suite {
     pub(crate) _account: TestServer,
     pub(crate) _ticket: TestServer,
     pub(crate) _health: TestServer,
-    pub(crate) _playbook: TestServer,
+    pub(crate) playbook: Option<TestServer>,
+    pub(crate) playbook_args: PlaybookArgs,
     pub(crate) client: Client,
     pub(crate) accounts: Accounts,
     pub(crate) tickets: Tickets,
@@ -73,7 +74,8 @@ pub(crate) async fn start() -> Suite {
         sweep_interval: Duration::from_secs(3600),
         clock_interval: Duration::from_millis(200),
     };
-    let playbook = spawn::<PlaybookService>(&db, playbook_args).await.expect("playbook starts");
+    let playbook =
+        spawn::<PlaybookService>(&db, playbook_args.clone()).await.expect("playbook starts");
     Suite {
         client: PlaybookServiceClient::new(playbook.channel()),
         accounts: AccountServiceClient::new(account.channel()),
@@ -82,7 +84,26 @@ pub(crate) async fn start() -> Suite {
         _account: account,
         _ticket: ticket,
         _health: health,
-        _playbook: playbook,
+        playbook: Some(playbook),
+        playbook_args,
+    }
+}
+
+impl Suite {
+    /// Stops the playbook service (the others keep running).
+    pub(crate) async fn stop_playbook(&mut self) {
+        if let Some(server) = self.playbook.take() {
+            server.stop().await.expect("playbook stops");
+        }
+    }
+
+    /// Starts the playbook service again on the same database; the client follows it.
+    pub(crate) async fn restart_playbook(&mut self) {
+        let server = spawn::<PlaybookService>(&self.db, self.playbook_args.clone())
+            .await
+            .expect("playbook restarts");
+        self.client = PlaybookServiceClient::new(server.channel());
+        self.playbook = Some(server);
     }
 }
 
