@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
     let batches: Vec<Vec<usize>> =
         (0..accounts_n).collect::<Vec<_>>().chunks(1000).map(<[usize]>::to_vec).collect();
     futures_util::stream::iter(batches)
-        .for_each_concurrent(4, |batch| {
+        .for_each_concurrent(8, |batch| {
             let mut accounts = accounts.clone();
             async move {
                 let items = batch

@@ -15,8 +15,8 @@ use crate::scorer::Scorer;
 use crate::store::{ItemClaim, ItemOutcome, Store, Stored};
 
 /// Accounts leased per pass, and re-scored at once.
-const BATCH: i64 = 32;
-const CONCURRENCY: usize = 4;
+const BATCH: i64 = 128;
+const CONCURRENCY: usize = 16;
 /// A leased account not finished within this is handed out again.
 const LEASE: Duration = Duration::from_secs(120);
 /// Attempts per account before it counts as failed.
