@@ -38,7 +38,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Args)]
 pub struct DevArgs {
     /// The first service's port; the others follow in dependency order (account,
-    /// ticket-ingest, health-scoring, then playbook once it exists).
+    /// ticket-ingest, health-scoring, playbook).
     #[arg(long, default_value_t = 50051)]
     port_base: u16,
 

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use secrecy::{ExposeSecret, SecretString};
 use steward_account::{AccountArgs, AccountService};
 use steward_health_scoring::{HealthScoringArgs, HealthScoringService};
+use steward_playbook::{PlaybookArgs, PlaybookService};
 use steward_kit::Application;
 use steward_kit::config::{AuthConfig, DbConfig, ServerConfig};
 use steward_kit::service::Service;
@@ -74,8 +75,7 @@ impl Peers {
     }
 }
 
-/// The suite, in dependency order. playbook joins here once it exists, after
-/// health-scoring, e.g. `member::<PlaybookService>("STEWARD_PLAYBOOK_ADDR", |p| …)`.
+/// The suite, in dependency order.
 pub(crate) fn members() -> Vec<Member> {
     vec![
         member::<AccountService>("STEWARD_ACCOUNT_ADDR", |_| Ok(AccountArgs::default())),
@@ -92,6 +92,14 @@ pub(crate) fn members() -> Vec<Member> {
             with_defaults::<HealthScoringArgs>(&[
                 ("--account-addr", peers.url(AccountService::NAME)?),
                 ("--ticket-addr", peers.url(TicketIngestService::NAME)?),
+                ("--service-token", peers.token().expose_secret().to_owned()),
+            ])
+        }),
+        member::<PlaybookService>("STEWARD_PLAYBOOK_ADDR", |peers| {
+            with_defaults::<PlaybookArgs>(&[
+                ("--account-addr", peers.url(AccountService::NAME)?),
+                ("--ticket-addr", peers.url(TicketIngestService::NAME)?),
+                ("--health-addr", peers.url(HealthScoringService::NAME)?),
                 ("--service-token", peers.token().expose_secret().to_owned()),
             ])
         }),
