@@ -9,6 +9,7 @@ use clap::Args;
 use secrecy::SecretString;
 use steward_kit::client::{Intercepted, Outbound};
 use steward_proto::account::v1::account_service_client::AccountServiceClient;
+use steward_proto::health::v1::health_scoring_service_client::HealthScoringServiceClient;
 use steward_proto::ticket::v1::ticket_ingest_service_client::TicketIngestServiceClient;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
@@ -20,6 +21,8 @@ use crate::dev;
 pub type Accounts = AccountServiceClient<Intercepted>;
 /// See [`Accounts`].
 pub type Tickets = TicketIngestServiceClient<Intercepted>;
+/// See [`Accounts`].
+pub type Health = HealthScoringServiceClient<Intercepted>;
 
 /// Where the services are, and the token to present. The defaults are where `steward dev`
 /// puts the services with its default `--port-base`.
@@ -42,6 +45,15 @@ pub struct Connection {
         default_value = "http://127.0.0.1:50052"
     )]
     pub ticket_addr: String,
+
+    /// The health-scoring service.
+    #[arg(
+        long,
+        global = true,
+        env = "STEWARD_HEALTH_ADDR",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub health_addr: String,
 
     /// Bearer token (the secret part of one of the services' STEWARD_TOKENS). Default: the
     /// token `steward dev` keeps in `.steward/token` under the current directory.
@@ -89,6 +101,16 @@ impl Connection {
         }
     }
 
+    /// The health-scoring service.
+    pub fn health_peer(&self) -> Peer {
+        Peer {
+            service: "health-scoring",
+            addr: self.health_addr.clone(),
+            flag: "--health-addr",
+            env: "STEWARD_HEALTH_ADDR",
+        }
+    }
+
     /// A client of the account service.
     pub fn accounts(&self) -> anyhow::Result<(Peer, Accounts)> {
         let peer = self.account_peer();
@@ -102,6 +124,14 @@ impl Connection {
         let timeout = if streaming { STREAM_TIMEOUT } else { self.timeout };
         let channel = self.channel(&peer, timeout)?;
         Ok((peer, TicketIngestServiceClient::new(channel)))
+    }
+
+    /// A client of health-scoring; `streaming` lifts the per-call deadline for watches.
+    pub fn health(&self, streaming: bool) -> anyhow::Result<(Peer, Health)> {
+        let peer = self.health_peer();
+        let timeout = if streaming { STREAM_TIMEOUT } else { self.timeout };
+        let channel = self.channel(&peer, timeout)?;
+        Ok((peer, HealthScoringServiceClient::new(channel)))
     }
 
     /// The token: the flag or STEWARD_TOKEN, else the one `steward dev` keeps.

@@ -51,6 +51,20 @@ pub enum Command {
     Tickets(commands::tickets::TicketsCommand),
     /// One account's support summary over a window, against the window before it.
     Support(commands::support::SupportArgs),
+    /// Health scores (the health-scoring service).
+    #[command(subcommand)]
+    Scores(commands::scores::ScoresCommand),
+    /// Scorecards: the models health scores are computed with.
+    #[command(subcommand)]
+    Scorecards(commands::scorecards::ScorecardsCommand),
+    /// Custom measurements (usage, NPS, ...) that scorecards read.
+    #[command(subcommand)]
+    Measurements(commands::measurements::MeasurementsCommand),
+    /// A live view of health changes from now on, one line each (Ctrl-C stops).
+    Watch,
+    /// One account on one screen: the account and its renewal, contracts, support, health.
+    #[command(name = "360")]
+    Account360(commands::account360::Args360),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into the exit status.
@@ -80,5 +94,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Accounts(command) => command.run(&connection, output).await,
         Command::Tickets(command) => command.run(&connection, output).await,
         Command::Support(args) => args.run(&connection, output).await,
+        Command::Scores(command) => command.run(&connection, output).await,
+        Command::Scorecards(command) => command.run(&connection, output).await,
+        Command::Measurements(command) => command.run(&connection, output).await,
+        Command::Watch => commands::watch::run(&connection, output).await,
+        Command::Account360(args) => args.run(&connection, output).await,
     }
 }

@@ -20,11 +20,18 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 /// Writes `text` and a newline to stdout. A reader that went away (`steward … | head`) is
 /// not an error, and never a panic as `println!` would make it: nobody is left to tell.
 pub fn print(text: &str) -> anyhow::Result<()> {
+    emit(text).map(|_| ())
+}
+
+/// As [`print`], for a live view that prints line after line: `false` once the reader is
+/// gone, so that the view can end quietly instead of watching for nobody.
+pub fn emit(text: &str) -> anyhow::Result<bool> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 

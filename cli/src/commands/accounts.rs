@@ -174,7 +174,7 @@ async fn list(conn: &Connection, format: Format, args: ListArgs) -> anyhow::Resu
                     stage(a.lifecycle_stage),
                     dash(&a.owner),
                     arr(a.arr.as_ref()),
-                    renewal(a.renewal_date.as_ref()),
+                    date(a.renewal_date.as_ref()),
                 ]
             });
             let headers = [
@@ -243,7 +243,7 @@ fn print_account(format: Format, a: &pb::Account) -> anyhow::Result<()> {
         ("owner", dash(&a.owner)),
         ("labels", dash(&labels.join(", "))),
         ("arr", arr(a.arr.as_ref())),
-        ("renewal", renewal(a.renewal_date.as_ref())),
+        ("renewal", date(a.renewal_date.as_ref())),
         ("created", output::time(a.create_time.as_ref())),
         ("updated", output::time(a.update_time.as_ref())),
     ];
@@ -251,24 +251,24 @@ fn print_account(format: Format, a: &pb::Account) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn dash(text: &str) -> String {
+pub(crate) fn dash(text: &str) -> String {
     if text.is_empty() { "-".into() } else { text.to_owned() }
 }
 
-fn segment(value: i32) -> String {
+pub(crate) fn segment(value: i32) -> String {
     let name = pb::Segment::try_from(value).map_or("?", |s| s.as_str_name());
     output::enum_name(name, "SEGMENT_")
 }
 
-fn stage(value: i32) -> String {
+pub(crate) fn stage(value: i32) -> String {
     let name = pb::LifecycleStage::try_from(value).map_or("?", |s| s.as_str_name());
     output::enum_name(name, "LIFECYCLE_STAGE_")
 }
 
-fn arr(money: Option<&pb::Money>) -> String {
+pub(crate) fn arr(money: Option<&pb::Money>) -> String {
     money.map_or_else(|| "-".into(), |m| output::money(m.amount_minor, &m.currency_code))
 }
 
-fn renewal(date: Option<&steward_proto::google::r#type::Date>) -> String {
+pub(crate) fn date(date: Option<&steward_proto::google::r#type::Date>) -> String {
     date.map_or_else(|| "-".into(), |d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
 }

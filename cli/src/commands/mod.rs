@@ -1,17 +1,43 @@
 //! The client commands, one module per service area, and what they share: resource-name
 //! and enum arguments, and the report every import prints.
 
+pub mod account360;
 pub mod account_import;
 pub mod accounts;
+pub mod measurements;
 pub mod report;
+pub mod scorecards;
+pub mod scores;
 pub mod support;
 pub mod ticket_import;
 pub mod tickets;
+pub mod watch;
 
 /// `acme` or `accounts/acme` → `accounts/acme`.
 pub fn account_name(arg: &str) -> String {
     let arg = arg.trim();
     if arg.starts_with("accounts/") { arg.to_owned() } else { format!("accounts/{arg}") }
+}
+
+/// An RFC 3339 time, e.g. `2026-03-31T00:00:00Z`.
+pub fn parse_time(text: &str) -> Result<prost_types::Timestamp, String> {
+    let t = chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map_err(|e| format!("`{text}`: {e} (expected RFC 3339, e.g. 2026-03-31T00:00:00Z)"))?;
+    Ok(steward_kit::time::timestamp(t.to_utc()))
+}
+
+/// A point in the past: an RFC 3339 time, or a duration ago (`7d`, `36h`).
+pub fn parse_since(text: &str) -> Result<prost_types::Timestamp, String> {
+    if let Ok(ago) = humantime::parse_duration(text.trim()) {
+        let ago = chrono::Duration::from_std(ago).map_err(|e| format!("`{text}`: {e}"))?;
+        let t = chrono::Utc::now()
+            .checked_sub_signed(ago)
+            .ok_or_else(|| format!("`{text}`: too far back"))?;
+        return Ok(steward_kit::time::timestamp(t));
+    }
+    parse_time(text).map_err(|_| {
+        format!("`{text}`: expected a duration ago (e.g. 7d, 36h) or an RFC 3339 time")
+    })
 }
 
 /// Reads an enum value as people type it: `enterprise`, `mid-market`, `MID_MARKET` or the
@@ -62,6 +88,16 @@ mod tests {
             Err("unknown value `huge` (expected one of: smb, mid_market)".into())
         );
         assert!(segment("unspecified").is_err(), "UNSPECIFIED is not a value to ask for");
+    }
+
+    #[test]
+    fn since_takes_a_duration_ago_or_a_time() {
+        let t = parse_since("2026-03-31T00:00:00Z").expect("a time");
+        assert_eq!(t.seconds, 1_774_915_200);
+        let week = parse_since("7d").expect("a duration");
+        let ago = chrono::Utc::now().timestamp() - week.seconds;
+        assert!((7 * 86_400..7 * 86_400 + 5).contains(&ago), "{ago}");
+        assert!(parse_since("last tuesday").is_err());
     }
 
     #[test]

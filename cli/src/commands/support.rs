@@ -8,11 +8,11 @@ use clap::Args;
 use steward_proto::ticket::v1 as pb;
 
 use crate::client::Connection;
-use crate::commands::account_name;
+use crate::commands::{account_name, parse_time};
 use crate::json;
 use crate::output::{self, Format};
 
-const SUMMARY: &str = "steward.ticket.v1.SupportSummary";
+pub(crate) const SUMMARY: &str = "steward.ticket.v1.SupportSummary";
 
 /// `support`.
 #[derive(Debug, Args)]
@@ -25,12 +25,6 @@ pub struct SupportArgs {
     /// The window's end, RFC 3339 (e.g. 2026-03-31T00:00:00Z); default now.
     #[arg(long, value_parser = parse_time)]
     as_of: Option<prost_types::Timestamp>,
-}
-
-fn parse_time(text: &str) -> Result<prost_types::Timestamp, String> {
-    let t = chrono::DateTime::parse_from_rfc3339(text.trim())
-        .map_err(|e| format!("`{text}`: {e} (expected RFC 3339, e.g. 2026-03-31T00:00:00Z)"))?;
-    Ok(steward_kit::time::timestamp(t.to_utc()))
 }
 
 impl SupportArgs {
@@ -57,6 +51,26 @@ impl SupportArgs {
 
 /// The summary for people: a heading, then each figure now, before, and the change.
 fn text(s: &pb::SupportSummary) -> String {
+    let cur = s.current.clone().unwrap_or_default();
+    let table = figures_table(&figures(s));
+    let categories: Vec<String> = cur
+        .by_category
+        .iter()
+        .take(5)
+        .map(|c| format!("{} {}", category(&c.category), c.count))
+        .collect();
+    format!(
+        "Support for {} over {} to {} (data as of {})\n\n{table}\n\ntop categories: {}",
+        s.account,
+        output::duration(s.window.as_ref()),
+        output::time(s.as_of.as_ref()),
+        output::time(s.data_time.as_ref()),
+        if categories.is_empty() { "-".into() } else { categories.join(", ") },
+    )
+}
+
+/// Each figure of the summary by name: this window, the previous one, and the change.
+pub(crate) fn figures(s: &pb::SupportSummary) -> Vec<(&'static str, Vec<String>)> {
     let (cur, prev) =
         (s.current.clone().unwrap_or_default(), s.previous.clone().unwrap_or_default());
     let count = |f: fn(&pb::SupportFigures) -> i32| {
@@ -73,7 +87,7 @@ fn text(s: &pb::SupportSummary) -> String {
         };
         vec![output::share(f(&cur)), output::share(f(&prev)), change]
     };
-    let rows: Vec<(&str, Vec<String>)> = vec![
+    vec![
         ("tickets created", count(|f| f.tickets_created)),
         ("high or urgent", count(|f| f.high_urgent_tickets)),
         ("open backlog (at end)", count(|f| f.open_backlog)),
@@ -87,27 +101,18 @@ fn text(s: &pb::SupportSummary) -> String {
         ("SLA adherence", share(|f| f.sla_adherence)),
         ("CSAT responses", count(|f| f.csat_responses)),
         ("CSAT good", share(|f| f.csat_good_share)),
-    ];
-    let table = output::table(
+    ]
+}
+
+/// Figures as a table.
+pub(crate) fn figures_table(rows: &[(&'static str, Vec<String>)]) -> String {
+    output::table(
         &["figure", "this window", "previous", "change"],
-        rows.into_iter().map(|(name, mut cells)| {
-            cells.insert(0, name.to_owned());
-            cells
+        rows.iter().map(|(name, cells)| {
+            let mut row = vec![(*name).to_owned()];
+            row.extend(cells.iter().cloned());
+            row
         }),
-    );
-    let categories: Vec<String> = cur
-        .by_category
-        .iter()
-        .take(5)
-        .map(|c| format!("{} {}", category(&c.category), c.count))
-        .collect();
-    format!(
-        "Support for {} over {} to {} (data as of {})\n\n{table}\n\ntop categories: {}",
-        s.account,
-        output::duration(s.window.as_ref()),
-        output::time(s.as_of.as_ref()),
-        output::time(s.data_time.as_ref()),
-        if categories.is_empty() { "-".into() } else { categories.join(", ") },
     )
 }
 
