@@ -14,15 +14,27 @@ use tokio::process::Child;
 
 use crate::support::{Run, command, steward_in};
 
-/// Two consecutive free loopback ports; the first.
-fn free_port_pair() -> u16 {
+/// How many services `steward dev` runs, each on the next port.
+const SERVICES: u16 = 4;
+
+/// [`SERVICES`] consecutive free loopback ports; the first.
+fn free_ports() -> u16 {
     loop {
         let first = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = first.local_addr().expect("its address").port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+        let rest_free = (1..SERVICES).all(|i| {
+            port.checked_add(i).is_some_and(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        });
+        if rest_free {
             return port;
         }
     }
+}
+
+/// Whether a banner line lists `service` at `url` as SERVING (columns are aligned to the
+/// longest service name).
+fn serving(banner: &str, service: &str, url: &str) -> bool {
+    banner.lines().any(|l| l.split_whitespace().eq([service, url, "SERVING"]))
 }
 
 /// A running `steward dev` and what its banner said.
@@ -100,7 +112,7 @@ impl Dev {
 async fn dev_serves_the_suite_on_consecutive_ports_against_database_url_and_stops_on_sigint() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let base = free_port_pair();
+    let base = free_ports();
     let env = [("DATABASE_URL", db.url().to_owned())];
 
     let dev = dev(dir.path(), &env, &["--port-base", &base.to_string()]).await;
@@ -111,14 +123,16 @@ async fn dev_serves_the_suite_on_consecutive_ports_against_database_url_and_stop
     let (code, stderr) = dev.interrupt().await;
 
     assert_eq!(created.code, Some(0), "{created:#?}");
-    for line in [
-        format!("  account        http://127.0.0.1:{base}  SERVING"),
-        format!("  ticket-ingest  http://127.0.0.1:{}  SERVING", base + 1),
-        format!("  export STEWARD_TICKET_ADDR=http://127.0.0.1:{}", base + 1),
-    ] {
-        assert!(banner.lines().any(|l| l == line), "{line:?} in\n{banner}");
+    for (i, service) in
+        ["account", "ticket-ingest", "health-scoring", "playbook"].iter().enumerate()
+    {
+        let url = format!("http://127.0.0.1:{}", base + i as u16);
+        assert!(serving(&banner, service, &url), "{service} at {url} in\n{banner}");
     }
-    assert!(banner.contains("  postgres       DATABASE_URL ("), "{banner}");
+    let export = format!("  export STEWARD_HEALTH_ADDR=http://127.0.0.1:{}", base + 2);
+    assert!(banner.lines().any(|l| l == export), "{export:?} in\n{banner}");
+    let postgres = |l: &str| l.split_whitespace().take(2).eq(["postgres", "DATABASE_URL"]);
+    assert!(banner.lines().any(postgres), "{banner}");
     assert_eq!(code, Some(0), "a clean stop: {stderr}");
     assert!(stderr.contains("steward dev: stopping"), "{stderr}");
     // The services' schemas are in DATABASE_URL's database.
@@ -143,7 +157,7 @@ async fn dev_starts_a_private_cluster_reuses_it_and_stops_it() {
     let data = dir.path().join("state");
     let _cleanup = StopCluster(data.join("pg"));
     let data_arg = data.to_string_lossy().into_owned();
-    let base = free_port_pair().to_string();
+    let base = free_ports().to_string();
     let args = ["--port-base", base.as_str(), "--data-dir", data_arg.as_str()];
 
     let first = dev(dir.path(), &[], &args).await;
@@ -166,7 +180,7 @@ async fn dev_starts_a_private_cluster_reuses_it_and_stops_it() {
         banner.contains(&format!("private cluster in {}", data.join("pg").display())),
         "{banner}"
     );
-    assert!(banner.contains(&format!("account        http://127.0.0.1:{base}")), "{banner}");
+    assert!(serving(&banner, "account", &format!("http://127.0.0.1:{base}")), "{banner}");
     assert!(same_token, "the kept token is reused");
     assert_eq!(listed.code, Some(0), "{listed:#?}");
     assert_eq!(

@@ -52,6 +52,26 @@ async fn an_unreachable_ticket_service_fails_the_import_before_reading_on() {
 }
 
 #[tokio::test]
+async fn an_unreachable_health_service_is_named_with_its_address_by_every_health_command() {
+    let suite = crate::support::start().await;
+    let addr = dead_addr();
+    let mut env = suite.env();
+    env.push(("STEWARD_HEALTH_ADDR", addr.clone()));
+
+    for args in [&["scores", "list"][..], &["watch"], &["measurements", "list", "acme"]] {
+        let run = steward_in(suite.dir.path(), &env, args).await;
+
+        assert_eq!(run.code, Some(1), "{args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(
+            run.stderr.contains(&format!("cannot reach the health-scoring service at {addr}")),
+            "{args:?}: {run:#?}"
+        );
+        assert!(run.stderr.contains("--health-addr or STEWARD_HEALTH_ADDR"), "{run:#?}");
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_token_or_none_says_where_the_token_comes_from() {
     let suite = start().await;
     let account = ("STEWARD_ACCOUNT_ADDR", suite.account.url());
