@@ -10,10 +10,10 @@ use std::pin::Pin;
 use secrecy::{ExposeSecret, SecretString};
 use steward_account::{AccountArgs, AccountService};
 use steward_health_scoring::{HealthScoringArgs, HealthScoringService};
-use steward_playbook::{PlaybookArgs, PlaybookService};
 use steward_kit::Application;
 use steward_kit::config::{AuthConfig, DbConfig, ServerConfig};
 use steward_kit::service::Service;
+use steward_playbook::{PlaybookArgs, PlaybookService};
 use steward_ticket_ingest::{TicketIngestArgs, TicketIngestService};
 
 /// A service's start: migrate its schema, bind, wire. Boxed so that services of different
