@@ -3,8 +3,12 @@
 //! starts all four on a fresh database and checks what
 //! `proto/steward/playbook/v1/playbook.proto` documents.
 
+mod adoption;
 mod evaluate;
 mod leases;
 mod playbooks;
+mod red_band;
+mod renewal;
 mod runs;
+mod sentiment;
 mod support;

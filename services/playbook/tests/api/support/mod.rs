@@ -4,22 +4,23 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use steward_account::AccountService;
 use steward_health_scoring::{HealthScoringArgs, HealthScoringService};
 use steward_kit::client::Intercepted;
-use steward_kit::time::timestamp;
 use steward_playbook::{PlaybookArgs, PlaybookService};
-use steward_proto::account::v1 as account_pb;
 use steward_proto::account::v1::account_service_client::AccountServiceClient;
 use steward_proto::playbook::v1 as pb;
 use steward_proto::playbook::v1::playbook_service_client::PlaybookServiceClient;
-use steward_proto::ticket::v1 as ticket_pb;
 use steward_proto::ticket::v1::ticket_ingest_service_client::TicketIngestServiceClient;
 use steward_testkit::server::ADMIN_TOKEN;
 use steward_testkit::{TestDb, TestServer, spawn};
 use steward_ticket_ingest::{TicketIngestArgs, TicketIngestService};
 
+mod data;
+mod evaluation;
+
+pub(crate) use data::*;
+pub(crate) use evaluation::*;
 pub(crate) use steward_testkit::eventually;
 pub(crate) use steward_testkit::status::{assert_code, assert_invalid, violations};
 
@@ -110,52 +111,6 @@ impl Suite {
 /// A new idempotency key.
 pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// Creates an ESTABLISHED account on `domain` owned by `csm@steward.dev`; its name.
-pub(crate) async fn create_account(accounts: &mut Accounts, domain: &str) -> String {
-    let account = account_pb::Account {
-        display_name: domain.into(),
-        primary_domain: domain.into(),
-        segment: account_pb::Segment::MidMarket as i32,
-        lifecycle_stage: account_pb::LifecycleStage::Established as i32,
-        owner: "csm@steward.dev".into(),
-        ..Default::default()
-    };
-    let req = account_pb::CreateAccountRequest {
-        account: Some(account),
-        request_id: request_id(),
-        ..Default::default()
-    };
-    accounts.create_account(req).await.expect("create account").into_inner().name
-}
-
-/// Ingests an open ticket from `jane@{domain}` with `priority`, created `age` ago.
-pub(crate) async fn ingest(
-    tickets: &mut Tickets,
-    domain: &str,
-    external_id: &str,
-    priority: ticket_pb::TicketPriority,
-    age: chrono::Duration,
-) {
-    let created = Some(timestamp(Utc::now() - age));
-    let ticket = ticket_pb::Ticket {
-        source: ticket_pb::Source::Zendesk as i32,
-        external_id: external_id.into(),
-        subject: format!("ticket {external_id}"),
-        status: ticket_pb::TicketStatus::Open as i32,
-        status_raw: "open".into(),
-        priority: priority as i32,
-        requester: Some(ticket_pb::PartyRef {
-            email: format!("jane@{domain}"),
-            ..Default::default()
-        }),
-        created_time: created,
-        source_update_time: created,
-        ..Default::default()
-    };
-    let req = ticket_pb::IngestTicketRequest { ticket: Some(ticket), request_id: String::new() };
-    tickets.ingest_ticket(req).await.expect("ingest");
 }
 
 /// A task step `id` for the account owner.
