@@ -4,8 +4,10 @@
 //! `proto/steward/playbook/v1/playbook.proto` documents.
 
 mod adoption;
+mod clock;
 mod evaluate;
 mod leases;
+mod listing;
 mod playbooks;
 mod red_band;
 mod renewal;

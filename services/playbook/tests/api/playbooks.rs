@@ -225,3 +225,47 @@ async fn invalid_definitions_are_refused_naming_each_field() {
     let err = s.client.create_playbook(req).await.expect_err("no request id");
     assert_invalid(&err, "request_id");
 }
+
+#[tokio::test]
+async fn deleting_a_playbook_with_active_runs_needs_force_which_cancels_them() {
+    let mut s = start().await;
+    create_playbook(&mut s.client, "check", vec![task("call", "Call")]).await;
+    let mut runs = Vec::new();
+    for domain in ["one.example", "two.example"] {
+        let account = create_account(&mut s.accounts, domain).await;
+        runs.push(start_run(&mut s.client, "check", &account).await);
+    }
+    let delete = |force| pb::DeletePlaybookRequest {
+        name: "playbooks/check".into(),
+        force,
+        ..Default::default()
+    };
+
+    let err = s.client.delete_playbook(delete(false)).await.expect_err("active runs");
+    assert_code(&err, Code::FailedPrecondition, "PLAYBOOK_HAS_ACTIVE_RUNS");
+    let info = tonic_types::StatusExt::get_error_details(&err);
+    let count = info.error_info().expect("error info").metadata.get("active_runs").cloned();
+    assert_eq!(count.as_deref(), Some("2"));
+    let still = s
+        .client
+        .get_playbook(pb::GetPlaybookRequest { name: "playbooks/check".into(), version: 0 });
+    still.await.expect("not deleted");
+
+    s.client.delete_playbook(delete(true)).await.expect("forced");
+    for run in &runs {
+        let req = pb::GetPlaybookRunRequest { name: run.name.clone() };
+        let after = s.client.get_playbook_run(req).await.expect("runs stay readable");
+        let after = after.into_inner();
+        assert_eq!(after.state, pb::RunState::Cancelled as i32);
+        assert_eq!(after.cancel_reason, "playbook deleted");
+        assert_eq!(step(&after, "call").state, pb::StepState::Skipped as i32);
+    }
+    let err = s
+        .client
+        .get_playbook(pb::GetPlaybookRequest { name: "playbooks/check".into(), version: 0 })
+        .await
+        .expect_err("deleted");
+    assert_code(&err, Code::NotFound, "PLAYBOOK_NOT_FOUND");
+    let err = s.client.delete_playbook(delete(true)).await.expect_err("already deleted");
+    assert_code(&err, Code::NotFound, "PLAYBOOK_NOT_FOUND");
+}

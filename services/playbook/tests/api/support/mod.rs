@@ -16,9 +16,11 @@ use steward_testkit::server::ADMIN_TOKEN;
 use steward_testkit::{TestDb, TestServer, spawn};
 use steward_ticket_ingest::{TicketIngestArgs, TicketIngestService};
 
+mod clock;
 mod data;
 mod evaluation;
 
+pub(crate) use clock::*;
 pub(crate) use data::*;
 pub(crate) use evaluation::*;
 pub(crate) use steward_testkit::eventually;
