@@ -152,18 +152,23 @@ impl View {
             "contracts": contracts,
             "support": json::to_value(SUMMARY, &self.support)?,
             "health": health,
-            // Active playbook runs join here (`"playbookRuns"`) once the playbook service
-            // runs in the suite; see `text`.
+            // Active playbook runs join here (`"playbookRuns"`) once the CLI talks to the
+            // playbook service; see `text`.
         }))
     }
 
     fn text(&self, today: NaiveDate) -> String {
-        let mut parts = vec![self.account_text(today), self.contracts_text(), self.support_text()];
-        parts.push(self.health_text());
-        // Active playbook runs go here (ListPlaybookRuns for this account, active states
-        // only) once the playbook service runs in the suite. Until then nothing is printed
-        // for them: an empty section would claim the account has no runs, which nobody
-        // has checked.
+        let parts = [
+            self.account_text(today),
+            self.contracts_text(),
+            self.support_text(),
+            self.health_text(),
+            // PLAYBOOK RUNS: the account's active runs go here (ListPlaybookRuns for this
+            // account, active states only) once the CLI has a playbook client
+            // (`--playbook-addr`, as for the other services); the service was being built
+            // alongside this command. Until then nothing is printed for them: an empty
+            // section would claim the account has no runs, which nobody has checked.
+        ];
         parts.join("\n\n")
     }
 

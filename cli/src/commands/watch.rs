@@ -2,7 +2,7 @@
 //! on (Ctrl-C stops it). Each feed the view follows is a *source*: a stream of [`Event`]s that
 //! starts at the feed's newest cursor. Today the only source is health-scoring's
 //! (WatchHealthChanges); playbook run changes (WatchPlaybookRuns) become a second source and
-//! a second `Event` variant once the playbook service exists, merged by the same loop.
+//! a second `Event` variant once the CLI has a playbook client, merged by the same loop.
 
 use std::process::ExitCode;
 
@@ -32,7 +32,7 @@ type Source = BoxStream<'static, anyhow::Result<Event>>;
 /// error, or the reader going away.
 pub async fn run(conn: &Connection, format: Format) -> anyhow::Result<ExitCode> {
     let sources = vec![health_changes(conn).await?];
-    // Once the playbook service exists: `sources.push(run_changes(conn).await?)`.
+    // Playbook runs, later: `sources.push(run_changes(conn).await?)`.
     // Every source is open (its watch call accepted) before this line: what happens from now
     // on is shown.
     eprintln!("steward watch: following health changes from now; Ctrl-C stops");
