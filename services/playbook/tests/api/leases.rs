@@ -126,6 +126,15 @@ async fn failures_retry_after_a_backoff_until_the_attempts_are_used_up() {
     assert!((before + 29..=before + 32).contains(&next), "30 s backoff: {next} vs {before}");
     let again = s.client.fail_run_step(fail(&a, true)).await.expect("repeat").into_inner();
     assert_eq!(again, retried, "a repeated report answers unchanged");
+    // The reported attempt's lease was released: it cannot be extended any more.
+    let extend = pb::ExtendStepLeaseRequest {
+        run: a.run.clone(),
+        step_id: a.step_id.clone(),
+        lease_token: a.lease_token.clone(),
+        lease_duration: None,
+    };
+    let err = s.client.extend_step_lease(extend).await.expect_err("released");
+    assert_code(&err, Code::FailedPrecondition, "LEASE_LOST");
     let none = s.client.claim_run_steps(claim("worker-b", 1)).await.expect("claim").into_inner();
     assert!(none.steps.is_empty(), "not before the backoff");
 
