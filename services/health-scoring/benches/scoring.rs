@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
         (0..accounts_n).collect::<Vec<_>>().chunks(100).map(<[usize]>::to_vec).collect();
     futures_util::stream::iter(batches)
         .for_each_concurrent(8, |batch| {
-            let mut accounts = accounts.clone();
+            let accounts = accounts.clone();
             async move {
                 let items = batch
                     .iter()
@@ -94,7 +94,14 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .collect();
                 let req = account_pb::BatchUpsertAccountsRequest { items };
-                accounts.batch_upsert_accounts(req).await.expect("batch upsert");
+                // Idempotent by key: safe to retry when a connection rotates under the call.
+                steward_kit::client::retry(|| {
+                    let mut accounts = accounts.clone();
+                    let req = req.clone();
+                    async move { accounts.batch_upsert_accounts(req).await }
+                })
+                .await
+                .expect("batch upsert");
             }
         })
         .await;

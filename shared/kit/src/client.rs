@@ -111,7 +111,9 @@ impl tonic::service::Interceptor for Outbound {
 pub type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Outbound>;
 
 /// Runs `call` again with exponential backoff and jitter while it fails with UNAVAILABLE
-/// (AIP-194). Only for idempotent calls or calls carrying a `request_id`.
+/// (AIP-194), or is cancelled because its connection closed under it (a server rotating
+/// connections at their maximum age refuses calls that cross its GOAWAY; tonic does not
+/// retry them transparently). Only for idempotent calls or calls carrying a `request_id`.
 pub async fn retry<T, F, Fut>(call: F) -> Result<T, Status>
 where
     F: FnMut() -> Fut,
@@ -124,6 +126,31 @@ where
             .with_max_times(5)
             .with_jitter(),
     )
-    .when(|status: &Status| status.code() == Code::Unavailable)
+    .when(retriable)
     .await
+}
+
+/// Whether a failed call may be sent again (see [`retry`]).
+fn retriable(status: &Status) -> bool {
+    use std::error::Error as _;
+    match status.code() {
+        Code::Unavailable => true,
+        Code::Cancelled => status.source().is_some_and(|e| e.is::<tonic::transport::Error>()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unavailable_and_connection_cancellations_are_retried() {
+        assert!(retriable(&Status::unavailable("connection refused")));
+        // A caller's own cancellation, or an answer, is final.
+        assert!(!retriable(&Status::cancelled("the caller went away")));
+        assert!(!retriable(&Status::deadline_exceeded("too slow")));
+        assert!(!retriable(&Status::invalid_argument("bad")));
+        assert!(!retriable(&Status::resource_exhausted("shed")));
+    }
 }
