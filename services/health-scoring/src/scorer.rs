@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use steward_kit::Error;
 use steward_kit::client::{Intercepted, retry};
+use steward_kit::feed::Worker;
 use steward_kit::time::timestamp;
 use steward_proto::health::v1 as pb;
 use steward_proto::health::v1::HealthChangeReason as Reason;
@@ -136,41 +136,22 @@ impl Scorer {
         Ok(summaries)
     }
 
-    /// Re-scores queued accounts until the process stops: claims due accounts, re-scores a
-    /// few at a time, and sleeps until the next is due (or a local mark wakes it).
+    /// Re-scores queued accounts until the process stops (see [`steward_kit::feed::DirtyQueue::work`]).
     pub async fn work_queue(self) {
+        let worker = Worker {
+            what: "re-score",
+            batch: CLAIM_BATCH,
+            concurrency: CONCURRENCY,
+            lease: CLAIM_LEASE,
+            idle_poll: IDLE_POLL,
+        };
         let this = &self;
-        loop {
-            match self.store.queue().claim(self.store.pool(), CLAIM_BATCH, CLAIM_LEASE).await {
-                Ok(claims) if !claims.is_empty() => {
-                    futures_util::stream::iter(claims)
-                        .for_each_concurrent(CONCURRENCY, |claim| async move {
-                            let reason = reasons::report(claim.reasons);
-                            let outcome = this.rescore(&claim.account, reason).await;
-                            if let Err(e) = &outcome {
-                                tracing::warn!(account = %claim.account, error = %e, "re-score failed; retrying later");
-                                // Back in the queue with its causes; due after the usual delay.
-                                if let Err(e) = this.store.remark(&claim.account, claim.reasons).await {
-                                    tracing::warn!(error = %e, "could not re-queue a failed re-score");
-                                }
-                            }
-                            if let Err(e) = this.store.queue().done(this.store.pool(), &claim).await {
-                                tracing::warn!(error = %e, "could not finish a queue claim");
-                            }
-                        })
-                        .await;
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not claim accounts to re-score"),
-            }
-            let due = self.store.queue().next_due_in(self.store.pool()).await.ok().flatten();
-            let nap = due.map_or(IDLE_POLL, |d| d.min(IDLE_POLL));
-            tokio::select! {
-                () = tokio::time::sleep(nap) => {}
-                () = self.wake.notified() => {}
-            }
-        }
+        self.store
+            .queue()
+            .work(self.store.pool(), worker, &self.wake, |claim| async move {
+                this.rescore(&claim.account, reasons::report(claim.reasons)).await.map(drop)
+            })
+            .await;
     }
 
     /// The periodic sweep: every account is re-evaluated about once per `interval`, spread

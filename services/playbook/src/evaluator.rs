@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::StreamExt;
 use steward_kit::Error;
+use steward_kit::feed::Worker;
 use steward_kit::time::timestamp;
 use steward_proto::playbook::v1 as pb;
 use tokio::sync::Notify;
@@ -96,37 +96,22 @@ impl Evaluator {
         Ok(started)
     }
 
-    /// Evaluates queued accounts until the process stops.
+    /// Evaluates queued accounts until the process stops (see [`steward_kit::feed::DirtyQueue::work`]).
     pub async fn work_queue(self) {
+        let worker = Worker {
+            what: "evaluation",
+            batch: CLAIM_BATCH,
+            concurrency: CONCURRENCY,
+            lease: CLAIM_LEASE,
+            idle_poll: IDLE_POLL,
+        };
         let this = &self;
-        loop {
-            match self.store.queue().claim(self.store.pool(), CLAIM_BATCH, CLAIM_LEASE).await {
-                Ok(claims) if !claims.is_empty() => {
-                    futures_util::stream::iter(claims)
-                        .for_each_concurrent(CONCURRENCY, |claim| async move {
-                            if let Err(e) = this.fire(&claim.account).await {
-                                tracing::warn!(account = %claim.account, error = %e, "evaluation failed; retrying later");
-                                if let Err(e) = this.store.mark(std::slice::from_ref(&claim.account)).await {
-                                    tracing::warn!(error = %e, "could not re-queue a failed evaluation");
-                                }
-                            }
-                            if let Err(e) = this.store.queue().done(this.store.pool(), &claim).await {
-                                tracing::warn!(error = %e, "could not finish a queue claim");
-                            }
-                        })
-                        .await;
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not claim accounts to evaluate"),
-            }
-            let due = self.store.queue().next_due_in(self.store.pool()).await.ok().flatten();
-            let nap = due.map_or(IDLE_POLL, |d| d.min(IDLE_POLL));
-            tokio::select! {
-                () = tokio::time::sleep(nap) => {}
-                () = self.wake.notified() => {}
-            }
-        }
+        self.store
+            .queue()
+            .work(self.store.pool(), worker, &self.wake, |claim| async move {
+                this.fire(&claim.account).await.map(drop)
+            })
+            .await;
     }
 
     /// Marks every known account for evaluation once per `interval`, in slices spread over

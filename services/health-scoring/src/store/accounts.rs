@@ -271,20 +271,4 @@ impl Store {
     pub async fn account_count(&self) -> Result<i64, Error> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM health.accounts").fetch_one(&self.pool).await?)
     }
-
-    /// Marks `accounts` for re-scoring for `reason`, in a transaction of its own.
-    pub async fn mark(&self, accounts: &[String], reason: Reason) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        self.queue.mark_for(&mut tx, accounts, bit(reason)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Puts `accounts` back with the reasons their claim carried (the work failed).
-    pub async fn remark(&self, account: &str, reasons: i32) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        self.queue.mark_for(&mut tx, &[account.to_owned()], reasons).await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }

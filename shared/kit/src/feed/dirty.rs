@@ -2,15 +2,34 @@
 //! account again before it is processed only bumps its generation, so a burst of a thousand
 //! changes becomes one unit of work, done within `delay` of the first change.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+use tokio::sync::Notify;
 
 /// `<schema>.dirty_accounts`.
 #[derive(Debug, Clone)]
 pub struct DirtyQueue {
     schema: &'static str,
     delay: Duration,
+}
+
+/// How a queue worker ([`DirtyQueue::work`]) paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Worker {
+    /// What the work is, for logs (e.g. `re-score`).
+    pub what: &'static str,
+    /// Accounts claimed per pass.
+    pub batch: i64,
+    /// Accounts worked on at once.
+    pub concurrency: usize,
+    /// A claimed account not finished within this is handed out again (e.g. after a crash).
+    pub lease: Duration,
+    /// Longest sleep of an idle worker: how late a mark made by another replica is seen.
+    pub idle_poll: Duration,
 }
 
 /// An account handed to a worker; finish it with [`DirtyQueue::done`].
@@ -130,5 +149,56 @@ impl DirtyQueue {
         .fetch_one(pool)
         .await?;
         Ok(secs.map(Duration::from_secs_f64))
+    }
+
+    /// Works the queue until the process stops: claims due accounts, runs `work` on a few at
+    /// once and finishes each claim. An account whose work fails goes back to the queue
+    /// with its reasons, due after the usual delay. Between passes it sleeps until the next
+    /// account is due (at most `worker.idle_poll`) or `wake` is notified.
+    pub async fn work<F, Fut, E>(&self, pool: &PgPool, worker: Worker, wake: &Notify, work: F)
+    where
+        F: Fn(Claim) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let what = worker.what;
+        loop {
+            match self.claim(pool, worker.batch, worker.lease).await {
+                Ok(claims) if !claims.is_empty() => {
+                    futures_util::stream::iter(claims)
+                        .for_each_concurrent(worker.concurrency, |claim| {
+                            let work = &work;
+                            async move {
+                                if let Err(e) = work(claim.clone()).await {
+                                    tracing::warn!(account = %claim.account, error = %e, "{what} failed; retrying later");
+                                    if let Err(e) = self.requeue(pool, &claim).await {
+                                        tracing::warn!(error = %e, "could not re-queue a failed {what}");
+                                    }
+                                }
+                                if let Err(e) = self.done(pool, &claim).await {
+                                    tracing::warn!(error = %e, "could not finish a {what} claim");
+                                }
+                            }
+                        })
+                        .await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not claim accounts to {what}"),
+            }
+            let due = self.next_due_in(pool).await.ok().flatten();
+            let nap = due.map_or(worker.idle_poll, |d| d.min(worker.idle_poll));
+            tokio::select! {
+                () = tokio::time::sleep(nap) => {}
+                () = wake.notified() => {}
+            }
+        }
+    }
+
+    /// Marks `claim`'s account again with its reasons, so that [`DirtyQueue::done`] keeps it.
+    async fn requeue(&self, pool: &PgPool, claim: &Claim) -> Result<(), sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        self.mark_for(&mut tx, std::slice::from_ref(&claim.account), claim.reasons).await?;
+        tx.commit().await
     }
 }

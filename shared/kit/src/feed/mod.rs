@@ -17,7 +17,7 @@ mod dirty;
 mod producer;
 
 pub use cursor::Cursor;
-pub use dirty::DirtyQueue;
+pub use dirty::{DirtyQueue, Worker};
 pub use producer::{Feed, FeedConfig};
 
 /// A change message of a feed (defined beside the generated types, which implement it).
