@@ -17,7 +17,7 @@ use chrono::Utc;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use steward_kit::Application;
-use steward_kit::client::{self, Intercepted, Outbound};
+use steward_kit::client::Peer;
 use steward_kit::feed::consumer::{self, ConsumerConfig, Progress};
 use steward_kit::feed::{Feed, FeedConfig};
 use steward_proto::account::v1::{
@@ -27,7 +27,6 @@ use steward_proto::health::v1::health_scoring_service_server::HealthScoringServi
 use steward_proto::ticket::v1::{
     WatchSupportChangesRequest, ticket_ingest_service_client::TicketIngestServiceClient,
 };
-use tonic::service::interceptor::InterceptedService;
 
 /// The health-scoring service, as the kit runs it.
 #[derive(Debug)]
@@ -80,21 +79,17 @@ impl steward_kit::service::Service for HealthScoringService {
         pool: PgPool,
         args: HealthScoringArgs,
     ) -> anyhow::Result<Application> {
-        let calls = |addr: &str, timeout| -> anyhow::Result<Intercepted> {
-            Ok(InterceptedService::new(
-                client::channel(addr)?,
-                Outbound::new(&args.service_token, timeout)?,
-            ))
-        };
+        let account = Peer::new(&args.account_addr, &args.service_token)?;
+        let ticket = Peer::new(&args.ticket_addr, &args.service_token)?;
         let feed = Feed::start(pool.clone(), store::SCHEMA, FeedConfig::default());
         let store = store::Store::new(pool.clone(), feed, args.rescore_delay);
         store.seed_default_scorecard(Utc::now()).await?;
         let scorer = scorer::Scorer::new(
             store.clone(),
-            TicketIngestServiceClient::new(calls(&args.ticket_addr, SUMMARY_TIMEOUT)?),
+            TicketIngestServiceClient::new(ticket.calls(SUMMARY_TIMEOUT)?),
         );
 
-        let accounts = AccountServiceClient::new(calls(&args.account_addr, WATCH_TIMEOUT)?);
+        let accounts = AccountServiceClient::new(account.calls(WATCH_TIMEOUT)?);
         let follow_accounts = consumer::run(
             pool.clone(),
             ConsumerConfig { name: store::ACCOUNT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
@@ -109,7 +104,7 @@ impl steward_kit::service::Service for HealthScoringService {
             Arc::new(Progress::default()),
             std::future::pending(),
         );
-        let tickets = TicketIngestServiceClient::new(calls(&args.ticket_addr, WATCH_TIMEOUT)?);
+        let tickets = TicketIngestServiceClient::new(ticket.calls(WATCH_TIMEOUT)?);
         let follow_support = consumer::run(
             pool,
             ConsumerConfig { name: "health.support-feed", schema: store::SCHEMA, max_batch: 500 },
@@ -124,7 +119,7 @@ impl steward_kit::service::Service for HealthScoringService {
             Arc::new(Progress::default()),
             std::future::pending(),
         );
-        let account_checks = AccountServiceClient::new(calls(&args.account_addr, CHECK_TIMEOUT)?);
+        let account_checks = AccountServiceClient::new(account.calls(CHECK_TIMEOUT)?);
         let api = api::Api::new(store.clone(), scorer.clone(), account_checks);
         Ok(app
             .with_service(HealthScoringServiceServer::new(api), api::SCOPES)

@@ -21,7 +21,7 @@ use chrono::Utc;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use steward_kit::Application;
-use steward_kit::client::{self, Intercepted, Outbound};
+use steward_kit::client::Peer;
 use steward_kit::feed::consumer::{self, ConsumerConfig, Progress};
 use steward_kit::feed::{Feed, FeedConfig};
 use steward_proto::account::v1::{
@@ -34,7 +34,6 @@ use steward_proto::playbook::v1::playbook_service_server::PlaybookServiceServer;
 use steward_proto::ticket::v1::{
     WatchSupportChangesRequest, ticket_ingest_service_client::TicketIngestServiceClient,
 };
-use tonic::service::interceptor::InterceptedService;
 
 /// The playbook service, as the kit runs it.
 #[derive(Debug)]
@@ -97,26 +96,23 @@ impl steward_kit::service::Service for PlaybookService {
         pool: PgPool,
         args: PlaybookArgs,
     ) -> anyhow::Result<Application> {
-        let calls = |addr: &str, timeout| -> anyhow::Result<Intercepted> {
-            Ok(InterceptedService::new(
-                client::channel(addr)?,
-                Outbound::new(&args.service_token, timeout)?,
-            ))
-        };
+        let account = Peer::new(&args.account_addr, &args.service_token)?;
+        let ticket = Peer::new(&args.ticket_addr, &args.service_token)?;
+        let health = Peer::new(&args.health_addr, &args.service_token)?;
         let feed_config = FeedConfig { retention: FEED_RETENTION, ..FeedConfig::default() };
         let feed = Feed::start(pool.clone(), store::SCHEMA, feed_config);
         let store = store::Store::new(pool.clone(), feed, args.evaluate_delay);
         store.seed_default_playbooks(Utc::now()).await?;
         let sources = facts::Sources::new(
             store.clone(),
-            AccountServiceClient::new(calls(&args.account_addr, FACTS_TIMEOUT)?),
-            TicketIngestServiceClient::new(calls(&args.ticket_addr, FACTS_TIMEOUT)?),
-            HealthScoringServiceClient::new(calls(&args.health_addr, FACTS_TIMEOUT)?),
+            AccountServiceClient::new(account.calls(FACTS_TIMEOUT)?),
+            TicketIngestServiceClient::new(ticket.calls(FACTS_TIMEOUT)?),
+            HealthScoringServiceClient::new(health.calls(FACTS_TIMEOUT)?),
         );
         let runner = runner::Runner::new(store.clone(), sources);
         let evaluator = evaluator::Evaluator::new(store.clone(), runner.clone());
 
-        let accounts = AccountServiceClient::new(calls(&args.account_addr, WATCH_TIMEOUT)?);
+        let accounts = AccountServiceClient::new(account.calls(WATCH_TIMEOUT)?);
         let follow_accounts = consumer::run(
             pool.clone(),
             ConsumerConfig { name: store::ACCOUNT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
@@ -131,7 +127,7 @@ impl steward_kit::service::Service for PlaybookService {
             Arc::new(Progress::default()),
             std::future::pending(),
         );
-        let tickets = TicketIngestServiceClient::new(calls(&args.ticket_addr, WATCH_TIMEOUT)?);
+        let tickets = TicketIngestServiceClient::new(ticket.calls(WATCH_TIMEOUT)?);
         let follow_support = consumer::run(
             pool.clone(),
             ConsumerConfig { name: store::SUPPORT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
@@ -146,7 +142,7 @@ impl steward_kit::service::Service for PlaybookService {
             Arc::new(Progress::default()),
             std::future::pending(),
         );
-        let health = HealthScoringServiceClient::new(calls(&args.health_addr, WATCH_TIMEOUT)?);
+        let health = HealthScoringServiceClient::new(health.calls(WATCH_TIMEOUT)?);
         let follow_health = consumer::run(
             pool,
             ConsumerConfig { name: store::HEALTH_CONSUMER, schema: store::SCHEMA, max_batch: 500 },

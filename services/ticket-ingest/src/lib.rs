@@ -15,14 +15,13 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use steward_kit::Application;
-use steward_kit::client::{self, Intercepted, Outbound};
+use steward_kit::client::Peer;
 use steward_kit::feed::consumer::{self, ConsumerConfig, Progress};
 use steward_kit::feed::{Feed, FeedConfig};
 use steward_proto::account::v1::{
     WatchAccountChangesRequest, account_service_client::AccountServiceClient,
 };
 use steward_proto::ticket::v1::ticket_ingest_service_server::TicketIngestServiceServer;
-use tonic::service::interceptor::InterceptedService;
 
 /// The ticket-ingest service, as the kit runs it.
 #[derive(Debug)]
@@ -64,18 +63,13 @@ impl steward_kit::service::Service for TicketIngestService {
         pool: PgPool,
         args: TicketIngestArgs,
     ) -> anyhow::Result<Application> {
-        let channel = client::channel(&args.account_addr)?;
-        let calls = |timeout| -> anyhow::Result<Intercepted> {
-            Ok(InterceptedService::new(
-                channel.clone(),
-                Outbound::new(&args.service_token, timeout)?,
-            ))
-        };
-        let linker = Arc::new(linker::Linker::new(calls(RESOLVE_TIMEOUT)?, args.link_cache_size));
+        let account = Peer::new(&args.account_addr, &args.service_token)?;
+        let linker =
+            Arc::new(linker::Linker::new(account.calls(RESOLVE_TIMEOUT)?, args.link_cache_size));
         let feed = Feed::start(pool.clone(), store::SCHEMA, FeedConfig::default());
         let store = store::Store::new(pool.clone(), feed, linker);
 
-        let accounts = AccountServiceClient::new(calls(WATCH_TIMEOUT)?);
+        let accounts = AccountServiceClient::new(account.calls(WATCH_TIMEOUT)?);
         let follow_accounts = consumer::run(
             pool,
             ConsumerConfig { name: "ticket.account-feed", schema: store::SCHEMA, max_batch: 500 },

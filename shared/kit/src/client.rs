@@ -110,6 +110,29 @@ impl tonic::service::Interceptor for Outbound {
 /// A channel with [`Outbound`] applied: what generated clients are built on.
 pub type Intercepted = tonic::service::interceptor::InterceptedService<Channel, Outbound>;
 
+/// A peer service as a caller sees it: one DNS-balanced [`channel`] to its address, and
+/// calls on it that carry our token with a default deadline.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    channel: Channel,
+    token: SecretString,
+}
+
+impl Peer {
+    /// The service at `addr`, called with `token`.
+    pub fn new(addr: &str, token: &SecretString) -> anyhow::Result<Self> {
+        Ok(Self { channel: channel(addr)?, token: token.clone() })
+    }
+
+    /// Calls whose deadline is at most `timeout`: wrap in a generated client.
+    pub fn calls(&self, timeout: Duration) -> anyhow::Result<Intercepted> {
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            self.channel.clone(),
+            Outbound::new(&self.token, timeout)?,
+        ))
+    }
+}
+
 /// Runs `call` again with exponential backoff and jitter while it fails with UNAVAILABLE
 /// (AIP-194), or is cancelled because its connection closed under it (a server rotating
 /// connections at their maximum age refuses calls that cross its GOAWAY; tonic does not
