@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use steward_kit::client::{Intercepted, Outbound};
 use steward_proto::account::v1::account_service_client::AccountServiceClient;
 use steward_proto::health::v1::health_scoring_service_client::HealthScoringServiceClient;
+use steward_proto::playbook::v1::playbook_service_client::PlaybookServiceClient;
 use steward_proto::ticket::v1::ticket_ingest_service_client::TicketIngestServiceClient;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
@@ -23,6 +24,8 @@ pub type Accounts = AccountServiceClient<Intercepted>;
 pub type Tickets = TicketIngestServiceClient<Intercepted>;
 /// See [`Accounts`].
 pub type Health = HealthScoringServiceClient<Intercepted>;
+/// See [`Accounts`].
+pub type Playbooks = PlaybookServiceClient<Intercepted>;
 
 /// Where the services are, and the token to present. The defaults are where `steward dev`
 /// puts the services with its default `--port-base`.
@@ -54,6 +57,15 @@ pub struct Connection {
         default_value = "http://127.0.0.1:50053"
     )]
     pub health_addr: String,
+
+    /// The playbook service.
+    #[arg(
+        long,
+        global = true,
+        env = "STEWARD_PLAYBOOK_ADDR",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub playbook_addr: String,
 
     /// Bearer token (the secret part of one of the services' STEWARD_TOKENS). Default: the
     /// token `steward dev` keeps in `.steward/token` under the current directory.
@@ -111,6 +123,16 @@ impl Connection {
         }
     }
 
+    /// The playbook service.
+    pub fn playbook_peer(&self) -> Peer {
+        Peer {
+            service: "playbook",
+            addr: self.playbook_addr.clone(),
+            flag: "--playbook-addr",
+            env: "STEWARD_PLAYBOOK_ADDR",
+        }
+    }
+
     /// A client of the account service.
     pub fn accounts(&self) -> anyhow::Result<(Peer, Accounts)> {
         let peer = self.account_peer();
@@ -132,6 +154,13 @@ impl Connection {
         let timeout = if streaming { STREAM_TIMEOUT } else { self.timeout };
         let channel = self.channel(&peer, timeout)?;
         Ok((peer, HealthScoringServiceClient::new(channel)))
+    }
+
+    /// A client of the playbook service.
+    pub fn playbooks(&self) -> anyhow::Result<(Peer, Playbooks)> {
+        let peer = self.playbook_peer();
+        let channel = self.channel(&peer, self.timeout)?;
+        Ok((peer, PlaybookServiceClient::new(channel)))
     }
 
     /// The token: the flag or STEWARD_TOKEN, else the one `steward dev` keeps.

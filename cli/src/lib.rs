@@ -60,6 +60,12 @@ pub enum Command {
     /// Custom measurements (usage, NPS, ...) that scorecards read.
     #[command(subcommand)]
     Measurements(commands::measurements::MeasurementsCommand),
+    /// Playbooks (the playbook service): triggers, audience, cooldown and steps.
+    #[command(subcommand)]
+    Playbooks(commands::playbooks::PlaybooksCommand),
+    /// Playbook runs: list, show, and complete or skip their steps.
+    #[command(subcommand)]
+    Runs(commands::runs::RunsCommand),
     /// A live view of health changes from now on, one line each (Ctrl-C stops).
     Watch,
     /// One account on one screen: the account and its renewal, contracts, support, health.
@@ -97,6 +103,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scores(command) => command.run(&connection, output).await,
         Command::Scorecards(command) => command.run(&connection, output).await,
         Command::Measurements(command) => command.run(&connection, output).await,
+        Command::Playbooks(command) => command.run(&connection, output).await,
+        Command::Runs(command) => command.run(&connection, output).await,
         Command::Watch => commands::watch::run(&connection, output).await,
         Command::Account360(args) => args.run(&connection, output).await,
     }

@@ -1,13 +1,14 @@
 //! `steward 360 ACCOUNT`: one screen about one customer, from every service that knows it:
 //! the account and its renewal (account), its contracts (account), its support over 30 days
 //! against the 30 before (ticket-ingest), and its health with the breakdown and the top
-//! explanation lines (health-scoring).
+//! explanation lines (health-scoring), and its active playbook runs (playbook).
 
 use std::process::ExitCode;
 
 use chrono::{NaiveDate, Utc};
 use steward_proto::account::v1 as account_pb;
 use steward_proto::health::v1 as health_pb;
+use steward_proto::playbook::v1 as playbook_pb;
 use steward_proto::ticket::v1 as ticket_pb;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -15,6 +16,7 @@ use tonic_types::StatusExt;
 use crate::client::Connection;
 use crate::commands::account_name;
 use crate::commands::accounts::{self, ACCOUNT, dash};
+use crate::commands::runs;
 use crate::commands::scores::text;
 use crate::commands::support::{self, SUMMARY};
 use crate::json;
@@ -50,6 +52,8 @@ struct View {
     support: ticket_pb::SupportSummary,
     /// None while health scoring has not scored the account yet.
     health: Option<health_pb::ExplainHealthScoreResponse>,
+    /// The account's ACTIVE playbook runs, newest first.
+    runs: Vec<playbook_pb::PlaybookRun>,
 }
 
 impl Args360 {
@@ -107,8 +111,18 @@ impl Args360 {
                 Err(status) => Err(peer.error(status)),
             }
         };
-        let (contracts, support, health) = tokio::try_join!(contracts, support, health)?;
-        let view = View { account, contracts, support, health };
+        let runs = async {
+            let (peer, mut client) = conn.playbooks()?;
+            let request = playbook_pb::ListPlaybookRunsRequest {
+                account: name.clone(),
+                states: vec![playbook_pb::RunState::Active as i32],
+                ..Default::default()
+            };
+            runs::fetch(&peer, &mut client, request, 0).await
+        };
+        let (contracts, support, health, runs) =
+            tokio::try_join!(contracts, support, health, runs)?;
+        let view = View { account, contracts, support, health, runs };
         match format {
             Format::Json => output::print_json(&view.json()?)?,
             Format::Table => output::print(&view.text(Utc::now().date_naive()))?,
@@ -152,8 +166,7 @@ impl View {
             "contracts": contracts,
             "support": json::to_value(SUMMARY, &self.support)?,
             "health": health,
-            // Active playbook runs join here (`"playbookRuns"`) once the CLI talks to the
-            // playbook service; see `text`.
+            "playbookRuns": runs::runs_values(&self.runs)?,
         }))
     }
 
@@ -163,11 +176,7 @@ impl View {
             self.contracts_text(),
             self.support_text(),
             self.health_text(),
-            // PLAYBOOK RUNS: the account's active runs go here (ListPlaybookRuns for this
-            // account, active states only) once the CLI has a playbook client
-            // (`--playbook-addr`, as for the other services); the service was being built
-            // alongside this command. Until then nothing is printed for them: an empty
-            // section would claim the account has no runs, which nobody has checked.
+            self.runs_text(),
         ];
         parts.join("\n\n")
     }
@@ -229,6 +238,13 @@ impl View {
             output::time(self.support.data_time.as_ref()),
             support::figures_table(&figures)
         )
+    }
+
+    fn runs_text(&self) -> String {
+        if self.runs.is_empty() {
+            return "Playbook runs: none active".into();
+        }
+        format!("Active playbook runs\n{}", runs::runs_table(&self.runs, false))
     }
 
     fn health_text(&self) -> String {

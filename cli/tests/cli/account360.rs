@@ -1,5 +1,5 @@
-//! `steward 360 ACCOUNT`: the account with its renewal, contracts, support and health on one
-//! screen, each part as its own service stored it.
+//! `steward 360 ACCOUNT`: the account with its renewal, contracts, support, health and active
+//! playbook runs on one screen, each part as its own service stored it.
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde_json::json;
@@ -8,7 +8,7 @@ use steward_proto::account::v1::account_service_client::AccountServiceClient;
 use steward_proto::google::r#type::Date;
 
 use crate::scores::account_with_tickets;
-use crate::support::{row, start_scoring};
+use crate::support::{row, start_playbook};
 
 fn date(d: NaiveDate) -> Option<Date> {
     Some(Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 })
@@ -16,7 +16,7 @@ fn date(d: NaiveDate) -> Option<Date> {
 
 #[tokio::test]
 async fn the_360_shows_the_account_its_renewal_contracts_support_and_health() {
-    let suite = start_scoring().await;
+    let suite = start_playbook().await;
     account_with_tickets(&suite, "acme", "enterprise", &["TICKET_PRIORITY_URGENT"; 3]).await;
     // A contract in service that ends in 99 days: the renewal is the day after, in 100.
     let today = Utc::now().date_naive();
@@ -67,6 +67,8 @@ async fn the_360_shows_the_account_its_renewal_contracts_support_and_health() {
     );
     assert_eq!(row(out, "support_severity")[6], "15.63");
     assert!(out.contains("\n- Score 53.13 (YELLOW), down "), "{out}");
+    // No stage: outside every shipped playbook's audience, so the urgent tickets start none.
+    assert!(out.ends_with("\n\nPlaybook runs: none active\n"), "{out}");
 
     assert_eq!(doc.code, Some(0), "{doc:#?}");
     let doc = doc.json();
@@ -76,5 +78,6 @@ async fn the_360_shows_the_account_its_renewal_contracts_support_and_health() {
     assert_eq!(doc["support"]["current"]["ticketsCreated"], 3);
     assert_eq!(doc["health"]["healthScore"]["score"], json!(53.13));
     assert_eq!(doc["health"]["healthScore"]["band"], "HEALTH_BAND_YELLOW");
+    assert_eq!(doc["playbookRuns"], json!([]));
     assert!(doc["health"]["summary"][0].as_str().is_some_and(|l| l.starts_with("Score 53.13")));
 }

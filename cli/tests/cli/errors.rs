@@ -127,3 +127,23 @@ async fn a_reader_that_goes_away_is_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_unreachable_playbook_service_is_named_with_its_address_and_the_way_to_fix_it() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let addr = dead_addr();
+    let env = [("STEWARD_TOKEN", ADMIN_TOKEN.to_owned())];
+
+    for args in [&["playbooks", "list"][..], &["runs", "list"], &["runs", "show", "r1"]] {
+        let args = [args, &["--playbook-addr", &addr]].concat();
+        let run = steward_in(dir.path(), &env, &args).await;
+
+        assert_eq!(run.code, Some(1), "{args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(
+            run.stderr.contains(&format!("cannot reach the playbook service at {addr}")),
+            "{args:?}: {run:#?}"
+        );
+        assert!(run.stderr.contains("--playbook-addr or STEWARD_PLAYBOOK_ADDR"), "{run:#?}");
+    }
+}

@@ -1,5 +1,5 @@
-//! Shared setup: account and ticket-ingest (and health-scoring when a test needs scores) on
-//! a fresh database, and the `steward` binary run against them from an empty directory (so
+//! Shared setup: account and ticket-ingest (and health-scoring when a test needs scores,
+//! and playbook after it when a test needs runs) on a fresh database, and the `steward` binary run against them from an empty directory (so
 //! no `.steward/token` is picked up by accident).
 
 use std::path::{Path, PathBuf};
@@ -9,8 +9,10 @@ use std::time::Duration;
 use steward_account::AccountService;
 use steward_health_scoring::{HealthScoringArgs, HealthScoringService};
 use steward_kit::client::Intercepted;
+use steward_playbook::{PlaybookArgs, PlaybookService};
 use steward_proto::health::v1 as health_pb;
 use steward_proto::health::v1::health_scoring_service_client::HealthScoringServiceClient;
+use steward_proto::playbook::v1::playbook_service_client::PlaybookServiceClient;
 use steward_testkit::server::ADMIN_TOKEN;
 use steward_testkit::{TestDb, TestServer, eventually, spawn};
 use steward_ticket_ingest::{TicketIngestArgs, TicketIngestService};
@@ -23,6 +25,8 @@ pub(crate) struct Suite {
     pub(crate) ticket: TestServer,
     /// Only in suites from [`start_scoring`].
     pub(crate) health: Option<TestServer>,
+    /// Only in suites from [`start_playbook`].
+    pub(crate) playbook: Option<TestServer>,
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -58,7 +62,7 @@ pub(crate) async fn start() -> Suite {
     };
     let ticket = spawn::<TicketIngestService>(&db, args).await.expect("ticket-ingest starts");
     let dir = tempfile::tempdir().expect("a scratch directory");
-    Suite { _db: db, account, ticket, health: None, dir }
+    Suite { _db: db, account, ticket, health: None, playbook: None, dir }
 }
 
 /// As [`start`], then health-scoring pointing at both (the periodic sweep an hour away, so
@@ -78,6 +82,24 @@ pub(crate) async fn start_scoring() -> Suite {
     suite
 }
 
+/// As [`start_scoring`], then playbook pointing at the three (its sweep an hour away, so
+/// that only the test's own runs exist).
+pub(crate) async fn start_playbook() -> Suite {
+    let mut suite = start_scoring().await;
+    let args = PlaybookArgs {
+        account_addr: suite.account.url(),
+        ticket_addr: suite.ticket.url(),
+        health_addr: suite.health.as_ref().expect("health-scoring").url(),
+        service_token: ADMIN_TOKEN.to_owned().into(),
+        evaluate_delay: RESCORE_DELAY,
+        sweep_interval: Duration::from_secs(3600),
+        clock_interval: RESCORE_DELAY,
+    };
+    let playbook = spawn::<PlaybookService>(&suite._db, args).await.expect("playbook starts");
+    suite.playbook = Some(playbook);
+    suite
+}
+
 impl Suite {
     /// Runs `steward args…` against this suite with the admin token.
     pub(crate) async fn steward(&self, args: &[&str]) -> Run {
@@ -94,6 +116,9 @@ impl Suite {
         if let Some(health) = &self.health {
             env.push(("STEWARD_HEALTH_ADDR", health.url()));
         }
+        if let Some(playbook) = &self.playbook {
+            env.push(("STEWARD_PLAYBOOK_ADDR", playbook.url()));
+        }
         env
     }
 
@@ -102,6 +127,12 @@ impl Suite {
     pub(crate) fn health_client(&self) -> HealthScoringServiceClient<Intercepted> {
         let health = self.health.as_ref().expect("a suite from start_scoring");
         HealthScoringServiceClient::new(health.channel())
+    }
+
+    /// A playbook client, for arranging (what is asserted goes through the binary).
+    pub(crate) fn playbook_client(&self) -> PlaybookServiceClient<Intercepted> {
+        let playbook = self.playbook.as_ref().expect("a suite from start_playbook");
+        PlaybookServiceClient::new(playbook.channel())
     }
 
     /// Waits until `account` (`acme`) has the score `expected`.
