@@ -10,7 +10,6 @@ pub mod operations;
 pub mod scorer;
 pub mod store;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -18,7 +17,7 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use steward_kit::Application;
 use steward_kit::client::Peer;
-use steward_kit::feed::consumer::{self, ConsumerConfig, Progress};
+use steward_kit::feed::consumer;
 use steward_kit::feed::{Feed, FeedConfig};
 use steward_proto::account::v1::{
     WatchAccountChangesRequest, account_service_client::AccountServiceClient,
@@ -90,9 +89,10 @@ impl steward_kit::service::Service for HealthScoringService {
         );
 
         let accounts = AccountServiceClient::new(account.calls(WATCH_TIMEOUT)?);
-        let follow_accounts = consumer::run(
+        let follow_accounts = consumer::follow(
             pool.clone(),
-            ConsumerConfig { name: store::ACCOUNT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
+            store::ACCOUNT_CONSUMER,
+            store::SCHEMA,
             store::AccountFeedHandler::new(&store),
             move |after_cursor| {
                 let mut accounts = accounts.clone();
@@ -101,13 +101,12 @@ impl steward_kit::service::Service for HealthScoringService {
                     Ok(accounts.watch_account_changes(request).await?.into_inner())
                 }
             },
-            Arc::new(Progress::default()),
-            std::future::pending(),
         );
         let tickets = TicketIngestServiceClient::new(ticket.calls(WATCH_TIMEOUT)?);
-        let follow_support = consumer::run(
+        let follow_support = consumer::follow(
             pool,
-            ConsumerConfig { name: "health.support-feed", schema: store::SCHEMA, max_batch: 500 },
+            "health.support-feed",
+            store::SCHEMA,
             store::SupportFeedHandler::new(&store),
             move |after_cursor| {
                 let mut tickets = tickets.clone();
@@ -116,8 +115,6 @@ impl steward_kit::service::Service for HealthScoringService {
                     Ok(tickets.watch_support_changes(request).await?.into_inner())
                 }
             },
-            Arc::new(Progress::default()),
-            std::future::pending(),
         );
         let account_checks = AccountServiceClient::new(account.calls(CHECK_TIMEOUT)?);
         let api = api::Api::new(store.clone(), scorer.clone(), account_checks);

@@ -14,7 +14,6 @@ pub mod facts;
 pub mod runner;
 pub mod store;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -22,7 +21,7 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use steward_kit::Application;
 use steward_kit::client::Peer;
-use steward_kit::feed::consumer::{self, ConsumerConfig, Progress};
+use steward_kit::feed::consumer;
 use steward_kit::feed::{Feed, FeedConfig};
 use steward_proto::account::v1::{
     WatchAccountChangesRequest, account_service_client::AccountServiceClient,
@@ -113,9 +112,10 @@ impl steward_kit::service::Service for PlaybookService {
         let evaluator = evaluator::Evaluator::new(store.clone(), runner.clone());
 
         let accounts = AccountServiceClient::new(account.calls(WATCH_TIMEOUT)?);
-        let follow_accounts = consumer::run(
+        let follow_accounts = consumer::follow(
             pool.clone(),
-            ConsumerConfig { name: store::ACCOUNT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
+            store::ACCOUNT_CONSUMER,
+            store::SCHEMA,
             store::AccountFeedHandler::new(&store),
             move |after_cursor| {
                 let mut accounts = accounts.clone();
@@ -124,13 +124,12 @@ impl steward_kit::service::Service for PlaybookService {
                     Ok(accounts.watch_account_changes(request).await?.into_inner())
                 }
             },
-            Arc::new(Progress::default()),
-            std::future::pending(),
         );
         let tickets = TicketIngestServiceClient::new(ticket.calls(WATCH_TIMEOUT)?);
-        let follow_support = consumer::run(
+        let follow_support = consumer::follow(
             pool.clone(),
-            ConsumerConfig { name: store::SUPPORT_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
+            store::SUPPORT_CONSUMER,
+            store::SCHEMA,
             store::SupportFeedHandler::new(&store),
             move |after_cursor| {
                 let mut tickets = tickets.clone();
@@ -139,13 +138,12 @@ impl steward_kit::service::Service for PlaybookService {
                     Ok(tickets.watch_support_changes(request).await?.into_inner())
                 }
             },
-            Arc::new(Progress::default()),
-            std::future::pending(),
         );
         let health = HealthScoringServiceClient::new(health.calls(WATCH_TIMEOUT)?);
-        let follow_health = consumer::run(
+        let follow_health = consumer::follow(
             pool,
-            ConsumerConfig { name: store::HEALTH_CONSUMER, schema: store::SCHEMA, max_batch: 500 },
+            store::HEALTH_CONSUMER,
+            store::SCHEMA,
             store::HealthFeedHandler::new(&store),
             move |after_cursor| {
                 let mut health = health.clone();
@@ -154,8 +152,6 @@ impl steward_kit::service::Service for PlaybookService {
                     Ok(health.watch_health_changes(request).await?.into_inner())
                 }
             },
-            Arc::new(Progress::default()),
-            std::future::pending(),
         );
         let api = api::Api::new(store, runner.clone(), evaluator.clone());
         Ok(app

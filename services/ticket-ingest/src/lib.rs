@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use steward_kit::Application;
 use steward_kit::client::Peer;
-use steward_kit::feed::consumer::{self, ConsumerConfig, Progress};
+use steward_kit::feed::consumer;
 use steward_kit::feed::{Feed, FeedConfig};
 use steward_proto::account::v1::{
     WatchAccountChangesRequest, account_service_client::AccountServiceClient,
@@ -70,9 +70,10 @@ impl steward_kit::service::Service for TicketIngestService {
         let store = store::Store::new(pool.clone(), feed, linker);
 
         let accounts = AccountServiceClient::new(account.calls(WATCH_TIMEOUT)?);
-        let follow_accounts = consumer::run(
+        let follow_accounts = consumer::follow(
             pool,
-            ConsumerConfig { name: "ticket.account-feed", schema: store::SCHEMA, max_batch: 500 },
+            "ticket.account-feed",
+            store::SCHEMA,
             store::AccountFeedHandler::new(store.clone()),
             move |after_cursor| {
                 let mut accounts = accounts.clone();
@@ -81,8 +82,6 @@ impl steward_kit::service::Service for TicketIngestService {
                     Ok(accounts.watch_account_changes(request).await?.into_inner())
                 }
             },
-            Arc::new(Progress::default()),
-            std::future::pending(),
         );
         let api = api::Api::new(store);
         Ok(app

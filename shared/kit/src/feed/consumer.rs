@@ -84,7 +84,7 @@ pub async fn run<M, H, O, Fut>(
     let work = async {
         let mut backoff = Backoff::default();
         loop {
-            match follow(&pool, &config, &handler, &mut open, &progress, &lag, &attrs).await {
+            match follow_once(&pool, &config, &handler, &mut open, &progress, &lag, &attrs).await {
                 Ok(()) => backoff = Backoff::default(),
                 Err(e) => {
                     tracing::warn!(consumer = config.name, error = %format!("{e:#}"), "feed consumer interrupted; resuming");
@@ -99,8 +99,26 @@ pub async fn run<M, H, O, Fut>(
     }
 }
 
+/// What a service runs as a background task ([`crate::Application::with_task`]): [`run`]
+/// with batches of up to 500 entries, until the task is dropped with the server.
+pub async fn follow<M, H, O, Fut>(
+    pool: PgPool,
+    name: &'static str,
+    schema: &'static str,
+    handler: H,
+    open: O,
+) where
+    M: FeedMessage,
+    H: Handler<M>,
+    O: FnMut(String) -> Fut + Send,
+    Fut: Future<Output = Result<tonic::Streaming<M>, Status>> + Send,
+{
+    let config = ConsumerConfig { name, schema, max_batch: 500 };
+    run(pool, config, handler, open, Arc::new(Progress::default()), std::future::pending()).await;
+}
+
 /// Takes the lease, then applies entries until the stream or the database fails.
-async fn follow<M, H, O, Fut>(
+async fn follow_once<M, H, O, Fut>(
     pool: &PgPool,
     config: &ConsumerConfig,
     handler: &H,
