@@ -5,8 +5,10 @@
 //! refused, a file unreadable), with the reason on stderr; 2 for a bad command line; 3 when an
 //! import finished but refused some items (listed).
 
+pub mod bench;
 pub mod client;
 pub mod commands;
+pub mod demo;
 pub mod dev;
 pub mod json;
 pub mod output;
@@ -43,6 +45,11 @@ pub enum Command {
     /// Run the suite locally: every service on consecutive loopback ports, against
     /// DATABASE_URL or a private Postgres cluster kept in the data directory. Ctrl-C stops it.
     Dev(dev::DevArgs),
+    /// Seed a demo book of accounts into a running suite and replay a realistic ticket
+    /// stream through it, showing scores and playbooks move.
+    Demo(demo::DemoArgs),
+    /// Load-test a running suite, side by side with the same work done straight in Postgres.
+    Bench(bench::BenchArgs),
     /// Customer accounts (the account service).
     #[command(subcommand)]
     Accounts(commands::accounts::AccountsCommand),
@@ -97,6 +104,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Cli { connection, output, command } = cli;
     match command {
         Command::Dev(args) => dev::run(args, &connection).await,
+        Command::Demo(args) => demo::run(&args, &connection).await,
+        Command::Bench(args) => bench::run(&args, &connection).await,
         Command::Accounts(command) => command.run(&connection, output).await,
         Command::Tickets(command) => command.run(&connection, output).await,
         Command::Support(args) => args.run(&connection, output).await,
