@@ -15,7 +15,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
+use steward_account::AccountService;
+use steward_health_scoring::HealthScoringService;
 use steward_kit::config::{AuthConfig, LogFormat, ServerConfig, TelemetryConfig};
+use steward_kit::service::Service;
+use steward_playbook::PlaybookService;
+use steward_ticket_ingest::TicketIngestService;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -59,6 +64,14 @@ pub struct DevArgs {
     /// Which service logs to show, as a tracing filter (e.g. `info`).
     #[arg(long, env = "RUST_LOG", default_value = "warn")]
     log_filter: String,
+
+    /// Once the suite is up, seed the demo and replay its ticket stream (as `steward demo`
+    /// would); the suite keeps running afterwards.
+    #[arg(long)]
+    demo: bool,
+
+    #[command(flatten)]
+    demo_args: crate::demo::DemoArgs,
 }
 
 /// Runs the suite until Ctrl-C or SIGTERM.
@@ -95,6 +108,9 @@ pub async fn run(args: DevArgs, conn: &Connection) -> anyhow::Result<ExitCode> {
     let code = match running {
         Ok(services) if !services.is_empty() => {
             print_banner(&services, &database, &token);
+            if args.demo {
+                spawn_demo(args.demo_args.clone(), local_connection(&services, &token, conn));
+            }
             let failed = serve(services, stop).await;
             if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
         }
@@ -106,6 +122,30 @@ pub async fn run(args: DevArgs, conn: &Connection) -> anyhow::Result<ExitCode> {
     };
     database.stop().await;
     Ok(code)
+}
+
+/// Where the running suite is, as clients see it.
+fn local_connection(services: &[Running], token: &SecretString, conn: &Connection) -> Connection {
+    let url = |name: &str| {
+        services.iter().find(|s| s.name == name).map(|s| s.url.clone()).unwrap_or_default()
+    };
+    Connection {
+        account_addr: url(AccountService::NAME),
+        ticket_addr: url(TicketIngestService::NAME),
+        health_addr: url(HealthScoringService::NAME),
+        playbook_addr: url(PlaybookService::NAME),
+        token: Some(token.expose_secret().to_owned()),
+        timeout: conn.timeout,
+    }
+}
+
+/// The demo runs beside the suite; its failure is reported, and the suite stays up.
+fn spawn_demo(args: crate::demo::DemoArgs, conn: Connection) {
+    tokio::spawn(async move {
+        if let Err(e) = crate::demo::run(&args, &conn).await {
+            eprintln!("steward dev --demo: {e:#}");
+        }
+    });
 }
 
 /// A service serving, and its task.
