@@ -6,7 +6,7 @@ mod stream;
 
 use chrono::Utc;
 use steward_kit::auth::{MethodScopes, Scope};
-use steward_kit::{Error, idempotency, mask, names, page};
+use steward_kit::{Error, Violations, idempotency, mask, names, page};
 use steward_proto::ticket::v1::{self as pb, ticket_ingest_service_server::TicketIngestService};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -23,6 +23,7 @@ pub const SCOPES: MethodScopes = &[
     ("ListTickets", Scope::Read),
     ("ListTicketEvents", Scope::Read),
     ("GetSupportSummary", Scope::Read),
+    ("BatchGetSupportSummaries", Scope::Read),
     ("GetSupportKpis", Scope::Read),
     ("CreateSlaPolicy", Scope::Write),
     ("GetSlaPolicy", Scope::Read),
@@ -32,6 +33,9 @@ pub const SCOPES: MethodScopes = &[
     ("ListSupportChanges", Scope::Read),
     ("WatchSupportChanges", Scope::Read),
 ];
+
+/// Most accounts one `BatchGetSupportSummaries` call may name.
+const MAX_BATCH_SUMMARIES: usize = 1000;
 
 /// The fields `UpdateSlaPolicy` may replace.
 const POLICY_UPDATABLE: &[&str] = &["display_name", "targets", "sources"];
@@ -48,6 +52,30 @@ impl Api {
     pub fn new(store: Store) -> Self {
         Self { group: group::GroupCommit::start(store.clone()), store }
     }
+}
+
+/// `BatchGetSupportSummariesRequest.accounts` as account ids: 1 to 1,000, each well formed
+/// (every bad one named).
+fn account_ids(names: &[String]) -> Result<Vec<&str>, Error> {
+    let mut v = Violations::default();
+    v.check(!names.is_empty(), "accounts", "name at least one account");
+    v.check(
+        names.len() <= MAX_BATCH_SUMMARIES,
+        "accounts",
+        format!("at most {MAX_BATCH_SUMMARIES} accounts per call"),
+    );
+    let mut ids = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        match account_id(name, &format!("accounts[{i}]")) {
+            Ok(id) => ids.push(id),
+            Err(Error::InvalidArgument(bad)) => {
+                bad.into_iter().for_each(|b| v.add(b.field, b.description));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    v.finish()?;
+    Ok(ids)
 }
 
 type Answer<T> = Result<Response<T>, Status>;
@@ -155,7 +183,31 @@ impl TicketIngestService for Api {
         ok(async {
             let id = account_id(&req.account, "account")?;
             let (window, as_of, history) = summary_window(&req, Utc::now())?;
-            self.store.support_summary(id, window, as_of, history).await
+            let mut summaries = self.store.support_summaries(&[id], window, as_of, history).await?;
+            summaries
+                .pop()
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("a summary batch of one was empty")))
+        }
+        .await)
+    }
+
+    async fn batch_get_support_summaries(
+        &self,
+        req: Request<pb::BatchGetSupportSummariesRequest>,
+    ) -> Answer<pb::BatchGetSupportSummariesResponse> {
+        let req = req.into_inner();
+        ok(async {
+            let ids = account_ids(&req.accounts)?;
+            // The window fields mean what they mean in `GetSupportSummary`, same field names.
+            let single = pb::GetSupportSummaryRequest {
+                account: String::new(),
+                window: req.window,
+                as_of: req.as_of,
+                history_windows: req.history_windows,
+            };
+            let (window, as_of, history) = summary_window(&single, Utc::now())?;
+            let summaries = self.store.support_summaries(&ids, window, as_of, history).await?;
+            Ok(pb::BatchGetSupportSummariesResponse { summaries })
         }
         .await)
     }

@@ -1,6 +1,8 @@
 //! Loading the facts that support summaries and KPIs are computed from: the stored
 //! snapshots and their lifecycle events, in one query.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 use steward_kit::Error;
@@ -27,27 +29,33 @@ pub struct KpiFilter {
 struct Loaded {
     facts: TicketFacts,
     ingest_time: DateTime<Utc>,
+    /// `None` for an unlinked ticket.
+    account_id: Option<String>,
 }
 
 impl Store {
-    /// Account `account_id`'s support summary (see `GetSupportSummary`).
-    pub async fn support_summary(
+    /// The support summaries of `account_ids` (see `BatchGetSupportSummaries`), in their
+    /// order, from one query over all their tickets.
+    pub async fn support_summaries(
         &self,
-        account_id: &str,
+        account_ids: &[&str],
         window: chrono::Duration,
         as_of: DateTime<Utc>,
         history_windows: usize,
-    ) -> Result<pb::SupportSummary, Error> {
-        let loaded =
-            self.load("t.account_id = $2", as_of, |q| q.bind(account_id.to_owned())).await?;
-        let data_time = loaded.iter().map(|l| l.ingest_time).max();
-        let first_created = loaded.iter().map(|l| l.facts.created).min();
-        let facts: Vec<TicketFacts> = loaded.into_iter().map(|l| l.facts).collect();
-        let mut summary = figures::summary(&facts, window, as_of, history_windows);
-        summary.account = format!("accounts/{account_id}");
-        summary.data_time = data_time.map(timestamp);
-        summary.first_ticket_create_time = first_created.map(timestamp);
-        Ok(summary)
+    ) -> Result<Vec<pb::SupportSummary>, Error> {
+        let ids: Vec<String> = account_ids.iter().map(|id| (*id).to_owned()).collect();
+        let loaded = self.load("t.account_id = ANY($2)", as_of, |q| q.bind(ids)).await?;
+        let mut by_account: HashMap<String, Vec<Loaded>> = HashMap::new();
+        for l in loaded {
+            by_account.entry(l.account_id.clone().unwrap_or_default()).or_default().push(l);
+        }
+        Ok(account_ids
+            .iter()
+            .map(|id| {
+                let loaded = by_account.get(*id).map_or(&[][..], Vec::as_slice);
+                summary(id, loaded, window, as_of, history_windows)
+            })
+            .collect())
     }
 
     /// The support team's KPIs over `[start, end)` (see `GetSupportKpis`).
@@ -86,7 +94,7 @@ impl Store {
             -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<Vec<Loaded>, Error> {
         let sql = format!(
-            "SELECT t.snapshot, t.ingest_time,
+            "SELECT t.snapshot, t.ingest_time, t.account_id,
                     COALESCE(a.segment, '') AS segment,
                     COALESCE(array_agg(e.kind ORDER BY e.seq) FILTER (WHERE e.seq IS NOT NULL),
                              '{{}}') AS kinds,
@@ -116,10 +124,29 @@ impl Store {
                 Ok(Loaded {
                     facts: facts(ticket, row.try_get("segment")?, events),
                     ingest_time: row.try_get("ingest_time")?,
+                    account_id: row.try_get("account_id")?,
                 })
             })
             .collect()
     }
+}
+
+/// Account `account_id`'s summary from its `loaded` tickets.
+fn summary(
+    account_id: &str,
+    loaded: &[Loaded],
+    window: chrono::Duration,
+    as_of: DateTime<Utc>,
+    history_windows: usize,
+) -> pb::SupportSummary {
+    let data_time = loaded.iter().map(|l| l.ingest_time).max();
+    let first_created = loaded.iter().map(|l| l.facts.created).min();
+    let mut summary =
+        figures::summary(loaded.iter().map(|l| &l.facts), window, as_of, history_windows);
+    summary.account = format!("accounts/{account_id}");
+    summary.data_time = data_time.map(timestamp);
+    summary.first_ticket_create_time = first_created.map(timestamp);
+    summary
 }
 
 fn event_fact(kind: &str, time: DateTime<Utc>, to_value: &str) -> EventFact {

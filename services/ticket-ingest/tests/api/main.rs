@@ -2,6 +2,7 @@
 //! Postgres and a real account service: each test starts both on a fresh database and checks
 //! what `proto/steward/ticket/v1/ticket.proto` documents.
 
+mod batch_summary;
 mod feed;
 mod ingest;
 mod linking;

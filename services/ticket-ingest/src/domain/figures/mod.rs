@@ -141,13 +141,13 @@ pub fn figures(
 /// API's maximum) are capped at 12. Window bounds before the earliest representable time
 /// are clamped to it. The changes (`current − previous`) are the reader's to compute: the
 /// proto documents them, it carries no fields for them.
-pub fn summary(
-    tickets: &[TicketFacts],
+pub fn summary<'a>(
+    tickets: impl IntoIterator<Item = &'a TicketFacts>,
     window: chrono::Duration,
     as_of: DateTime<Utc>,
     history_windows: usize,
 ) -> pb::SupportSummary {
-    let all: Vec<&TicketFacts> = tickets.iter().collect();
+    let all: Vec<&TicketFacts> = tickets.into_iter().collect();
     // bound(k) = as_of − k × window.
     let bound = |k: i32| {
         window.checked_mul(k).and_then(|d| as_of.checked_sub_signed(d)).unwrap_or(
@@ -165,7 +165,7 @@ pub fn summary(
             // k < 12, so the casts are exact.
             let k = k as i32;
             let (start, end) = (bound(k + 2), bound(k + 1));
-            let n = tickets.iter().filter(|t| start <= t.created && t.created < end).count();
+            let n = all.iter().filter(|t| start <= t.created && t.created < end).count();
             i32::try_from(n).unwrap_or(i32::MAX)
         })
         .collect();
