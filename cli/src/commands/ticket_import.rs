@@ -122,7 +122,8 @@ async fn read(
     Ok(refused)
 }
 
-fn tally(report: &mut Report, answer: &pb::StreamIngestTicketsResponse) {
+/// One answer into the report: its outcome, or its refusal under the item id as the line.
+pub(crate) fn tally(report: &mut Report, answer: &pb::StreamIngestTicketsResponse) {
     use pb::stream_ingest_tickets_response::Result as Answer;
     let line = answer.item_id.parse().unwrap_or(0);
     match &answer.result {
@@ -179,10 +180,10 @@ async fn count_lines(file: &Path) -> anyhow::Result<u64> {
 }
 
 /// A bar on stderr; indicatif hides it when stderr is not a terminal, so scripts and logs
-/// see only the report.
-fn progress_bar(len: u64) -> ProgressBar {
+/// see only the report. Its message (none for an import) follows the figures.
+pub(crate) fn progress_bar(len: u64) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    let template = "{bar:40.cyan/blue} {pos}/{len} tickets  {rate}  eta {eta}";
+    let template = "{bar:40.cyan/blue} {pos}/{len} tickets  {rate}  eta {eta}  {msg}";
     if let Ok(style) = ProgressStyle::with_template(template) {
         // indicatif's own {per_sec} prints four decimals; whole tickets per second read better.
         let style =
