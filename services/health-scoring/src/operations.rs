@@ -1,8 +1,8 @@
 //! The re-scoring operations worker: starts PENDING operations, leases their accounts a
 //! batch at a time (several replicas share the work; a crashed worker's lease runs out and
-//! the accounts are handed out again), re-scores a few at once through the scorer with up
-//! to 3 attempts each, counts what happened and ends the operations. It also prunes
-//! operations 30 days after they ended.
+//! the accounts are handed out again), re-scores them in batches through the scorer (a few
+//! batches at once) with up to 3 attempts each, counts what happened and ends the
+//! operations. It also prunes operations 30 days after they ended.
 
 use std::time::{Duration, Instant};
 
@@ -14,9 +14,11 @@ use steward_proto::health::v1::{HealthChangeReason as Reason, RescoreCause};
 use crate::scorer::Scorer;
 use crate::store::{ItemClaim, ItemOutcome, Store, Stored};
 
-/// Accounts leased per pass, and re-scored at once.
-const BATCH: i64 = 128;
-const CONCURRENCY: usize = 16;
+/// Accounts leased per pass; re-scored in batches of `CHUNK`, `CONCURRENCY` batches at once
+/// (one reads while another writes: ticket-ingest, this service and Postgres share the CPUs).
+const BATCH: i64 = 1000;
+const CHUNK: usize = 250;
+const CONCURRENCY: usize = 2;
 /// A leased account not finished within this is handed out again.
 const LEASE: Duration = Duration::from_secs(120);
 /// Attempts per account before it counts as failed.
@@ -64,16 +66,14 @@ async fn pass(store: &Store, scorer: &Scorer) -> Result<bool, Error> {
         store.end_finished_operations(now).await?;
         return Ok(false);
     }
-    let attempts: Vec<(ItemClaim, Option<ItemOutcome>)> = futures_util::stream::iter(claims)
-        .map(|claim| async move {
-            let outcome = attempt(scorer, &claim).await;
-            (claim, outcome)
-        })
+    let chunks: Vec<Vec<ItemClaim>> = claims.chunks(CHUNK).map(<[ItemClaim]>::to_vec).collect();
+    let attempts: Vec<Vec<(ItemClaim, Option<ItemOutcome>)>> = futures_util::stream::iter(chunks)
+        .map(|chunk| attempt(scorer, chunk))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     let mut finished = Vec::with_capacity(attempts.len());
-    for (claim, outcome) in attempts {
+    for (claim, outcome) in attempts.into_iter().flatten() {
         match outcome {
             Some(outcome) => finished.push((claim, outcome)),
             None => {
@@ -86,24 +86,52 @@ async fn pass(store: &Store, scorer: &Scorer) -> Result<bool, Error> {
     Ok(true)
 }
 
-/// Re-scores one account: its outcome, or `None` to try again later.
-async fn attempt(scorer: &Scorer, claim: &ItemClaim) -> Option<ItemOutcome> {
-    if claim.attempts > MAX_ATTEMPTS {
-        // Earlier attempts were leased and never reported: their workers stopped.
-        return Some(ItemOutcome::Failed(format!("not re-scored after {MAX_ATTEMPTS} attempts")));
-    }
-    let reason = match claim.cause {
-        RescoreCause::ScorecardChanged => Reason::ScorecardChanged,
-        _ => Reason::Rescore,
-    };
-    match scorer.rescore(&claim.account, reason).await {
-        Ok(Stored::Changed(_)) => Some(ItemOutcome::Done { changed: true }),
-        Ok(Stored::Unchanged | Stored::Superseded) => Some(ItemOutcome::Done { changed: false }),
+/// Re-scores a batch of accounts: each one's outcome, or `None` to try again later.
+async fn attempt(scorer: &Scorer, claims: Vec<ItemClaim>) -> Vec<(ItemClaim, Option<ItemOutcome>)> {
+    // Earlier attempts were leased and never reported: their workers stopped.
+    let (spent, claims): (Vec<_>, Vec<_>) =
+        claims.into_iter().partition(|c| c.attempts > MAX_ATTEMPTS);
+    let mut outcomes: Vec<_> = spent
+        .into_iter()
+        .map(|c| {
+            let gave_up = format!("not re-scored after {MAX_ATTEMPTS} attempts");
+            (c, Some(ItemOutcome::Failed(gave_up)))
+        })
+        .collect();
+    let work: Vec<_> = claims
+        .iter()
+        .map(|c| {
+            let reason = match c.cause {
+                RescoreCause::ScorecardChanged => Reason::ScorecardChanged,
+                _ => Reason::Rescore,
+            };
+            (c.account.clone(), reason)
+        })
+        .collect();
+    let results = match scorer.rescore_many(&work).await {
+        Ok(results) => results.into_iter().map(Ok).collect(),
         Err(e) => {
-            tracing::warn!(account = %claim.account, attempt = claim.attempts, error = %e, "re-score failed");
-            (claim.attempts >= MAX_ATTEMPTS).then(|| ItemOutcome::Failed(for_operators(&e)))
+            tracing::warn!(accounts = work.len(), error = %e, "re-score batch failed");
+            claims.iter().map(|_| Err(for_operators(&e))).collect::<Vec<_>>()
         }
+    };
+    for (claim, result) in claims.into_iter().zip(results) {
+        let outcome = match result {
+            Ok(Ok(Stored::Changed(_))) => Some(ItemOutcome::Done { changed: true }),
+            Ok(Ok(Stored::Unchanged | Stored::Superseded)) => {
+                Some(ItemOutcome::Done { changed: false })
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(account = %claim.account, attempt = claim.attempts, error = %e, "re-score failed");
+                (claim.attempts >= MAX_ATTEMPTS).then(|| ItemOutcome::Failed(for_operators(&e)))
+            }
+            Err(message) => {
+                (claim.attempts >= MAX_ATTEMPTS).then_some(ItemOutcome::Failed(message))
+            }
+        };
+        outcomes.push((claim, outcome));
     }
+    outcomes
 }
 
 /// What an operation's failure says: the caller-facing message, never internal causes.

@@ -1,6 +1,8 @@
 //! Accounts as the account feed delivers them, their ARR over time, and the two feed
 //! consumers that mark accounts for re-scoring.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use prost::Message;
 use sqlx::PgConnection;
@@ -167,19 +169,37 @@ pub struct KnownAccount {
     pub seen_at: DateTime<Utc>,
 }
 
+impl KnownAccount {
+    /// When health scoring last caught up with the account feed for this account: the newer
+    /// of its own last change and the consumer's `feed_time`
+    /// ([`Store::account_feed_time`]), so that a quiet feed does not age account data.
+    pub fn caught_up(&self, feed_time: Option<DateTime<Utc>>) -> DateTime<Utc> {
+        feed_time.map_or(self.seen_at, |t| t.max(self.seen_at))
+    }
+}
+
 impl Store {
     /// The account as last received from the account feed; `None` when unknown or deleted.
     pub async fn account(&self, name: &str) -> Result<Option<KnownAccount>, Error> {
-        let row: Option<(Vec<u8>, i32, i32, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT body, segment, stage, seen_at FROM health.accounts WHERE account = $1",
+        Ok(self.accounts(&[name.to_owned()]).await?.remove(name))
+    }
+
+    /// The accounts among `names` that the account feed has delivered, by name.
+    pub async fn accounts(&self, names: &[String]) -> Result<HashMap<String, KnownAccount>, Error> {
+        type Row = (String, Vec<u8>, i32, i32, DateTime<Utc>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT account, body, segment, stage, seen_at FROM health.accounts
+             WHERE account = ANY($1)",
         )
-        .bind(name)
-        .fetch_optional(&self.pool)
+        .bind(names)
+        .fetch_all(&self.pool)
         .await?;
-        row.map(|(body, segment, stage, seen_at)| {
-            Ok(KnownAccount { account: decode(&body, "account")?, segment, stage, seen_at })
-        })
-        .transpose()
+        rows.into_iter()
+            .map(|(name, body, segment, stage, seen_at)| {
+                let account = decode(&body, "account")?;
+                Ok((name, KnownAccount { account, segment, stage, seen_at }))
+            })
+            .collect()
     }
 
     /// The names in `names` that the account feed has not delivered (unknown or deleted).
@@ -193,30 +213,13 @@ impl Store {
         .await?)
     }
 
-    /// When health scoring last caught up with the account feed: the newer of the account's
-    /// own last change and the consumer's last advance or caught-up heartbeat (every 30 s
-    /// while its watch is open and idle), so a quiet feed does not age account data.
-    pub async fn account_caught_up(&self, seen_at: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
-        let cursor: Option<DateTime<Utc>> =
-            sqlx::query_scalar("SELECT updated_at FROM health.feed_cursors WHERE consumer = $1")
-                .bind(ACCOUNT_CONSUMER)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(cursor.map_or(seen_at, |c| c.max(seen_at)))
-    }
-
-    /// The account's ARR (minor units) in effect at `at`; `None` when it had none or health
-    /// scoring had not yet heard of the account then.
-    pub async fn arr_at(&self, name: &str, at: DateTime<Utc>) -> Result<Option<i64>, Error> {
-        let arr: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT arr_minor FROM health.arr_history WHERE account = $1 AND valid_from <= $2
-             ORDER BY valid_from DESC LIMIT 1",
-        )
-        .bind(name)
-        .bind(at)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(arr.flatten())
+    /// When the account feed consumer last advanced or sent its caught-up heartbeat (every
+    /// 30 s while its watch is open and idle); see [`KnownAccount::caught_up`].
+    pub async fn account_feed_time(&self) -> Result<Option<DateTime<Utc>>, Error> {
+        Ok(sqlx::query_scalar("SELECT updated_at FROM health.feed_cursors WHERE consumer = $1")
+            .bind(ACCOUNT_CONSUMER)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Names of the accounts matching the filters (an empty filter matches all), by name.

@@ -18,7 +18,7 @@ pub use accounts::{ACCOUNT_CONSUMER, AccountFeedHandler, KnownAccount, SupportFe
 pub use measurements::{MeasurementQuery, Recorded};
 pub use operations::{ItemClaim, ItemOutcome, NewOperation, RescoreFilter, operation_name};
 pub use scorecards::scorecard_name;
-pub use scores::{AccountInputs, HistoryQuery, ScoreOrder, ScoreQuery, Stored};
+pub use scores::{AccountInputs, HistoryQuery, NewScore, ScoreOrder, ScoreQuery, Stored};
 
 /// The service's schema.
 pub const SCHEMA: &str = "health";

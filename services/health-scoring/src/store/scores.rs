@@ -1,7 +1,7 @@
 //! Current scores, their history, the inputs they were computed from, and the health feed
 //! entries announcing changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -22,6 +22,15 @@ pub struct AccountInputs {
     pub measurements: Vec<Observation>,
     /// ARR one window ago, by window length in seconds.
     pub arr_then: BTreeMap<i64, Option<i64>>,
+}
+
+/// A computed score to store, with why it was computed and the support summaries it read.
+#[derive(Debug, Clone)]
+pub struct NewScore {
+    pub score: pb::HealthScore,
+    pub reason: pb::HealthChangeReason,
+    /// By window (seconds).
+    pub summaries: BTreeMap<i64, ticket_pb::SupportSummary>,
 }
 
 /// What saving a computed score did.
@@ -69,61 +78,71 @@ pub struct HistoryQuery {
 type ScoreKey = (Option<f64>, String);
 
 impl Store {
-    /// The measurements of `keys` for `account` observed since `since`, and its ARR one
-    /// window before `now` for each of `arr_windows` (seconds).
-    pub async fn account_inputs(
+    /// For each of `accounts`: the measurements of `keys` observed since `since` plus the
+    /// newest of each key whatever its age, and its ARR one window before `now` for each of
+    /// `arr_windows` (seconds). Accounts without any get empty inputs.
+    pub async fn accounts_inputs(
         &self,
-        account: &str,
+        accounts: &[String],
         keys: &[String],
         since: DateTime<Utc>,
-        arr_windows: impl IntoIterator<Item = i64>,
+        arr_windows: &BTreeSet<i64>,
         now: DateTime<Utc>,
-    ) -> Result<AccountInputs, Error> {
-        let rows: Vec<(String, f64, DateTime<Utc>, String, String)> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "SELECT key, value, observe_time, unit, source FROM health.measurements
-                 WHERE account = $1 AND key = ANY($2) AND observe_time >= $3",
+    ) -> Result<HashMap<String, AccountInputs>, Error> {
+        let empty = AccountInputs {
+            measurements: Vec::new(),
+            arr_then: arr_windows.iter().map(|w| (*w, None)).collect(),
+        };
+        let mut inputs: HashMap<String, AccountInputs> =
+            accounts.iter().map(|a| (a.clone(), empty.clone())).collect();
+        if !keys.is_empty() {
+            // LATEST reads the newest value whatever its age: the window's rows, plus the
+            // newest of each key when it is older.
+            type Row = (String, String, f64, DateTime<Utc>, String, String);
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT account, key, value, observe_time, unit, source FROM health.measurements
+                 WHERE account = ANY($1) AND key = ANY($2) AND observe_time >= $3
+                 UNION ALL
+                 SELECT * FROM (
+                     SELECT DISTINCT ON (account, key) account, key, value, observe_time, unit,
+                         source
+                     FROM health.measurements WHERE account = ANY($1) AND key = ANY($2)
+                     ORDER BY account, key, observe_time DESC) newest
+                 WHERE observe_time < $3",
             )
-            .bind(account)
+            .bind(accounts)
             .bind(keys)
             .bind(since)
             .fetch_all(&self.pool)
-            .await?
-        };
-        // LATEST reads the newest value whatever its age: add the newest of each key.
-        let latest: Vec<(String, f64, DateTime<Utc>, String, String)> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(
-                "SELECT DISTINCT ON (key) key, value, observe_time, unit, source
-                 FROM health.measurements WHERE account = $1 AND key = ANY($2)
-                 ORDER BY key, observe_time DESC",
-            )
-            .bind(account)
-            .bind(keys)
-            .fetch_all(&self.pool)
-            .await?
-        };
-        let mut measurements: Vec<Observation> = rows
-            .into_iter()
-            .chain(latest.into_iter().filter(|(_, _, t, _, _)| *t < since))
-            .map(|(key, value, observe_time, unit, source)| Observation {
-                key,
-                value,
-                observe_time,
-                unit,
-                source,
-            })
-            .collect();
-        measurements.sort_by(|a, b| (&a.key, a.observe_time).cmp(&(&b.key, b.observe_time)));
-        let mut arr_then = BTreeMap::new();
-        for window in arr_windows {
-            let at = now - chrono::Duration::seconds(window);
-            arr_then.insert(window, self.arr_at(account, at).await?);
+            .await?;
+            for (account, key, value, observe_time, unit, source) in rows {
+                if let Some(i) = inputs.get_mut(&account) {
+                    i.measurements.push(Observation { key, value, observe_time, unit, source });
+                }
+            }
+            for i in inputs.values_mut() {
+                i.measurements
+                    .sort_by(|a, b| (&a.key, a.observe_time).cmp(&(&b.key, b.observe_time)));
+            }
         }
-        Ok(AccountInputs { measurements, arr_then })
+        for &window in arr_windows {
+            // The ARR in effect one window ago; none when the account was not yet heard of.
+            let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+                "SELECT DISTINCT ON (account) account, arr_minor FROM health.arr_history
+                 WHERE account = ANY($1) AND valid_from <= $2
+                 ORDER BY account, valid_from DESC",
+            )
+            .bind(accounts)
+            .bind(now - chrono::Duration::seconds(window))
+            .fetch_all(&self.pool)
+            .await?;
+            for (account, arr) in rows {
+                if let Some(i) = inputs.get_mut(&account) {
+                    i.arr_then.insert(window, arr);
+                }
+            }
+        }
+        Ok(inputs)
     }
 
     /// The support summaries the account's last score used, by window (seconds).
@@ -140,80 +159,121 @@ impl Store {
         rows.into_iter().map(|(w, body)| Ok((w, decode(&body, "support summary")?))).collect()
     }
 
-    /// Stores `score` for its account, computed from inputs read from `inputs_time` on,
-    /// unless a later computation got there first; appends the change to the feed when the
-    /// score changed (see [`explain::changed`]).
-    pub async fn save_score(
+    /// Stores each computed score (one per account) in one transaction, unless a
+    /// computation of its account that started later (after `inputs_time`) got there first;
+    /// each score that changed (see [`explain::changed`]) goes to the history and the feed.
+    /// Answers in the order of `scores`.
+    pub async fn save_scores(
         &self,
-        mut score: pb::HealthScore,
+        scores: Vec<NewScore>,
         inputs_time: DateTime<Utc>,
-        reason: pb::HealthChangeReason,
-        summaries: &BTreeMap<i64, ticket_pb::SupportSummary>,
-    ) -> Result<Stored, Error> {
-        let account = score.account.clone();
+    ) -> Result<Vec<Stored>, Error> {
         let mut tx = self.pool.begin().await?;
-        let stored = current_for_update(&mut tx, &account).await?;
-        if let Some((_, stored_inputs)) = &stored
-            && *stored_inputs > inputs_time
-        {
-            return Ok(Stored::Superseded);
+        let accounts: Vec<String> = scores.iter().map(|s| s.score.account.clone()).collect();
+        let mut current = current_for_update(&mut tx, &accounts).await?;
+        // Columns of the batched statements: support inputs (account, window, body), kept
+        // scores (account, body, evaluate time), changed scores, feed entries.
+        let mut inputs: (Vec<String>, Vec<i64>, Vec<Vec<u8>>) = Default::default();
+        let mut kept: (Vec<String>, Vec<Vec<u8>>, Vec<DateTime<Utc>>) = Default::default();
+        let mut changed = ScoreRows::default();
+        let mut feed: (Vec<String>, Vec<Vec<u8>>) = Default::default();
+        let mut outcomes = Vec::with_capacity(scores.len());
+        for NewScore { mut score, reason, summaries } in scores {
+            let account = score.account.clone();
+            let stored = current.remove(&account);
+            if let Some((_, stored_inputs)) = &stored
+                && *stored_inputs > inputs_time
+            {
+                outcomes.push(Stored::Superseded);
+                continue;
+            }
+            for (window, summary) in &summaries {
+                inputs.0.push(account.clone());
+                inputs.1.push(*window);
+                inputs.2.push(summary.encode_to_vec());
+            }
+            let before = stored.map(|(s, _)| s);
+            let evaluated =
+                score.evaluate_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
+            if !explain::changed(before.as_ref(), &score) {
+                let mut body = before.unwrap_or_default();
+                body.evaluate_time = score.evaluate_time;
+                kept.0.push(account);
+                kept.1.push(body.encode_to_vec());
+                kept.2.push(evaluated);
+                outcomes.push(Stored::Unchanged);
+                continue;
+            }
+            if let Some(b) = &before {
+                score.previous_score = b.score;
+                score.previous_band = b.band;
+                score.previous_compute_time = b.compute_time;
+            }
+            let change = change_of(before.as_ref(), &score, reason);
+            let compute_time =
+                score.compute_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
+            changed.push(&score, compute_time);
+            feed.0.push(account);
+            feed.1.push(change.encode_to_vec());
+            outcomes.push(Stored::Changed(Box::new(change)));
         }
-        save_inputs(&mut tx, &account, summaries).await?;
-        let before = stored.map(|(s, _)| s);
-        if !explain::changed(before.as_ref(), &score) {
-            let mut kept = before.unwrap_or_default();
-            kept.evaluate_time = score.evaluate_time;
-            sqlx::query(
-                "UPDATE health.scores SET body = $2, evaluate_time = $3, inputs_time = $4
-                 WHERE account = $1",
-            )
-            .bind(&account)
-            .bind(kept.encode_to_vec())
-            .bind(score.evaluate_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time))
-            .bind(inputs_time)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(Stored::Unchanged);
-        }
-        if let Some(b) = &before {
-            score.previous_score = b.score;
-            score.previous_band = b.band;
-            score.previous_compute_time = b.compute_time;
-        }
-        let change = change_of(before.as_ref(), &score, reason);
-        let compute_time =
-            score.compute_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
-        let scorecard_id = score.scorecard.trim_start_matches("scorecards/").to_owned();
         sqlx::query(
-            "INSERT INTO health.scores (account, body, score, band, scorecard_id,
-                 scorecard_version, compute_time, evaluate_time, inputs_time)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
-             ON CONFLICT (account) DO UPDATE SET body = $2, score = $3, band = $4,
-                 scorecard_id = $5, scorecard_version = $6, compute_time = $7,
-                 evaluate_time = $7, inputs_time = $8",
+            "INSERT INTO health.support_inputs (account, window_secs, body)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bytea[])
+             ON CONFLICT (account, window_secs) DO UPDATE SET body = EXCLUDED.body",
         )
-        .bind(&account)
-        .bind(score.encode_to_vec())
-        .bind(score.score)
-        .bind(score.band)
-        .bind(&scorecard_id)
-        .bind(score.scorecard_version)
-        .bind(compute_time)
+        .bind(&inputs.0)
+        .bind(&inputs.1)
+        .bind(&inputs.2)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE health.scores s SET body = k.body, evaluate_time = k.at, inputs_time = $4
+             FROM UNNEST($1::text[], $2::bytea[], $3::timestamptz[]) AS k(account, body, at)
+             WHERE s.account = k.account",
+        )
+        .bind(&kept.0)
+        .bind(&kept.1)
+        .bind(&kept.2)
         .bind(inputs_time)
         .execute(&mut *tx)
         .await?;
-        insert_history(&mut tx, &score, compute_time).await?;
-        self.feed.append(&mut tx, &account, &change).await?;
+        sqlx::query(
+            "INSERT INTO health.scores (account, body, score, band, scorecard_id,
+                 scorecard_version, compute_time, evaluate_time, inputs_time)
+             SELECT a, b, s, band, id, v, t, t, $8
+             FROM UNNEST($1::text[], $2::bytea[], $3::float8[], $4::int[], $5::text[],
+                         $6::int[], $7::timestamptz[]) AS c(a, b, s, band, id, v, t)
+             ON CONFLICT (account) DO UPDATE SET body = EXCLUDED.body, score = EXCLUDED.score,
+                 band = EXCLUDED.band, scorecard_id = EXCLUDED.scorecard_id,
+                 scorecard_version = EXCLUDED.scorecard_version,
+                 compute_time = EXCLUDED.compute_time, evaluate_time = EXCLUDED.evaluate_time,
+                 inputs_time = EXCLUDED.inputs_time",
+        )
+        .bind(&changed.accounts)
+        .bind(&changed.bodies)
+        .bind(&changed.scores)
+        .bind(&changed.bands)
+        .bind(&changed.scorecards)
+        .bind(&changed.versions)
+        .bind(&changed.times)
+        .bind(inputs_time)
+        .execute(&mut *tx)
+        .await?;
+        insert_history(&mut tx, &changed).await?;
+        if !feed.0.is_empty() {
+            self.feed.append_encoded(&mut tx, &feed.0, &feed.1).await?;
+        }
         tx.commit().await?;
-        Ok(Stored::Changed(Box::new(change)))
+        Ok(outcomes)
     }
 
     /// Removes a deleted account's score, announcing it (no new score, reason
     /// ACCOUNT_CHANGED); nothing when it had none.
     pub async fn remove_score(&self, account: &str, now: DateTime<Utc>) -> Result<Stored, Error> {
         let mut tx = self.pool.begin().await?;
-        let Some((before, _)) = current_for_update(&mut tx, account).await? else {
+        let current = current_for_update(&mut tx, &[account.to_owned()]).await?;
+        let Some((before, _)) = current.into_values().next() else {
             return Ok(Stored::Unchanged);
         };
         let gone = pb::HealthScore {
@@ -235,7 +295,9 @@ impl Store {
             .bind(account)
             .execute(&mut *tx)
             .await?;
-        insert_history(&mut tx, &gone, now).await?;
+        let mut history = ScoreRows::default();
+        history.push(&gone, now);
+        insert_history(&mut tx, &history).await?;
         self.feed.append(&mut tx, account, &change).await?;
         tx.commit().await?;
         Ok(Stored::Changed(Box::new(change)))
@@ -353,58 +415,62 @@ impl Store {
     }
 }
 
+/// The stored scores of `accounts` with their inputs times, locked for the rest of `tx`
+/// (in account order, so that concurrent batches never wait on each other in a cycle).
 async fn current_for_update(
     tx: &mut PgConnection,
-    account: &str,
-) -> Result<Option<(pb::HealthScore, DateTime<Utc>)>, Error> {
-    let row: Option<(Vec<u8>, DateTime<Utc>)> =
-        sqlx::query_as("SELECT body, inputs_time FROM health.scores WHERE account = $1 FOR UPDATE")
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await?;
-    row.map(|(body, t)| Ok((decode(&body, "health score")?, t))).transpose()
-}
-
-async fn save_inputs(
-    tx: &mut PgConnection,
-    account: &str,
-    summaries: &BTreeMap<i64, ticket_pb::SupportSummary>,
-) -> Result<(), Error> {
-    if summaries.is_empty() {
-        return Ok(());
-    }
-    let windows: Vec<i64> = summaries.keys().copied().collect();
-    let bodies: Vec<Vec<u8>> = summaries.values().map(Message::encode_to_vec).collect();
-    sqlx::query(
-        "INSERT INTO health.support_inputs (account, window_secs, body)
-         SELECT $1, w, b FROM UNNEST($2::bigint[], $3::bytea[]) AS t(w, b)
-         ON CONFLICT (account, window_secs) DO UPDATE SET body = EXCLUDED.body",
+    accounts: &[String],
+) -> Result<HashMap<String, (pb::HealthScore, DateTime<Utc>)>, Error> {
+    let rows: Vec<(String, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT account, body, inputs_time FROM health.scores WHERE account = ANY($1)
+         ORDER BY account FOR UPDATE",
     )
-    .bind(account)
-    .bind(&windows)
-    .bind(&bodies)
-    .execute(tx)
+    .bind(accounts)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(())
+    rows.into_iter()
+        .map(|(account, body, t)| Ok((account, (decode(&body, "health score")?, t))))
+        .collect()
 }
 
-async fn insert_history(
-    tx: &mut PgConnection,
-    score: &pb::HealthScore,
-    compute_time: DateTime<Utc>,
-) -> Result<(), Error> {
+/// Scores as the columns of `health.scores` and `health.score_history`.
+#[derive(Debug, Default)]
+struct ScoreRows {
+    accounts: Vec<String>,
+    bodies: Vec<Vec<u8>>,
+    scores: Vec<Option<f64>>,
+    bands: Vec<i32>,
+    scorecards: Vec<String>,
+    versions: Vec<i32>,
+    times: Vec<DateTime<Utc>>,
+}
+
+impl ScoreRows {
+    fn push(&mut self, score: &pb::HealthScore, compute_time: DateTime<Utc>) {
+        self.accounts.push(score.account.clone());
+        self.bodies.push(score.encode_to_vec());
+        self.scores.push(score.score);
+        self.bands.push(score.band);
+        self.scorecards.push(score.scorecard.trim_start_matches("scorecards/").to_owned());
+        self.versions.push(score.scorecard_version);
+        self.times.push(compute_time);
+    }
+}
+
+async fn insert_history(tx: &mut PgConnection, rows: &ScoreRows) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO health.score_history (account, compute_time, body, score, band,
-             scorecard_id, scorecard_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO health.score_history (account, body, score, band, scorecard_id,
+             scorecard_version, compute_time)
+         SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::float8[], $4::int[], $5::text[],
+                              $6::int[], $7::timestamptz[])",
     )
-    .bind(&score.account)
-    .bind(compute_time)
-    .bind(score.encode_to_vec())
-    .bind(score.score)
-    .bind(score.band)
-    .bind(score.scorecard.trim_start_matches("scorecards/"))
-    .bind(score.scorecard_version)
+    .bind(&rows.accounts)
+    .bind(&rows.bodies)
+    .bind(&rows.scores)
+    .bind(&rows.bands)
+    .bind(&rows.scorecards)
+    .bind(&rows.versions)
+    .bind(&rows.times)
     .execute(tx)
     .await?;
     Ok(())

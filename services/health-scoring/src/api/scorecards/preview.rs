@@ -14,7 +14,7 @@ use crate::domain::measures;
 use crate::domain::preview::{self, Evaluated};
 use crate::domain::scorecard::{check, with_defaults};
 use crate::domain::selection;
-use crate::scorer::evaluate;
+use crate::scorer::{Subject, evaluate};
 
 /// How many accounts are evaluated at once.
 const CONCURRENCY: usize = 8;
@@ -93,7 +93,7 @@ impl Api {
     ) -> Result<Evaluated, Error> {
         let known = match self.store.account(&account).await? {
             Some(k) => {
-                let seen = self.store.account_caught_up(k.seen_at).await?;
+                let seen = k.caught_up(self.store.account_feed_time().await?);
                 Some((k.account, seen))
             }
             None => None,
@@ -105,8 +105,11 @@ impl Api {
             needed.iter().copied().filter(|w| !stored.contains_key(w)).collect();
         let mut summaries: BTreeMap<_, _> =
             needed.iter().filter_map(|w| stored.remove_entry(w)).collect();
-        summaries.extend(self.scorer.summaries(&account, &missing, now).await?);
-        let inputs = self.scorer.inputs(&account, draft, known, summaries, now).await?;
+        let one = std::slice::from_ref(&account);
+        summaries
+            .extend(self.scorer.summaries(one, &missing, now).await?.pop().unwrap_or_default());
+        let subject = Subject { account: account.clone(), known, summaries };
+        let inputs = self.scorer.inputs(draft, vec![subject], now).await?.pop().unwrap_or_default();
         let draft = evaluate(&account, draft, &inputs);
         Ok(Evaluated { account, live, draft })
     }
