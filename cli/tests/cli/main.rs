@@ -5,6 +5,8 @@
 
 mod account360;
 mod accounts;
+mod bench;
+mod demo;
 mod dev;
 mod errors;
 mod playbooks;
