@@ -3,6 +3,8 @@
 //! its own loopback port (`--port-base` + its place in the dependency order), against
 //! DATABASE_URL or a private Postgres cluster in the data directory. Ctrl-C (or SIGTERM)
 //! drains the services, dependents first, then stops the cluster if this run started it.
+//! `--processes` runs the four service binaries as child processes instead (same ports,
+//! token, database and wiring), so that each one's memory and CPU can be measured.
 
 mod postgres;
 mod suite;
@@ -72,6 +74,12 @@ pub struct DevArgs {
 
     #[command(flatten)]
     demo_args: crate::demo::DemoArgs,
+
+    /// Run each service as its own process: the service binaries next to this `steward`
+    /// (e.g. target/release/steward-account), so that each one's memory and CPU can be
+    /// measured (`steward bench` reports each one's peak RSS).
+    #[arg(long)]
+    processes: bool,
 }
 
 /// Runs the suite until Ctrl-C or SIGTERM.
@@ -174,9 +182,10 @@ async fn start_all(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<Running>> {
     let auth = AuthConfig {
-        tokens: steward_kit::auth::parse_tokens(&format!("dev:admin:{}", token.expose_secret()))
+        tokens: steward_kit::auth::parse_tokens(&suite::dev_tokens(token))
             .map_err(|e| anyhow::anyhow!("the dev token: {e}"))?,
     };
+    let binaries = args.processes.then(binaries_dir).transpose()?;
     let mut peers = suite::Peers::new(token.clone());
     let mut running: Vec<Running> = Vec::new();
     for (offset, member) in (0u16..).zip(suite::members()) {
@@ -194,17 +203,24 @@ async fn start_all(
                 database_url: database.url.clone(),
                 peers: peers.clone(),
             };
-            let app = member.start(launch).await.map_err(|e| {
-                anyhow::anyhow!("{e:#}").context(format!(
-                    "{name} did not start (port {port}: another `steward dev`? try --port-base)"
-                ))
-            })?;
-            let url = format!("http://{}", app.local_addr());
-            let names: Vec<&'static str> = app.service_names().to_vec();
             let (stop_tx, mut stop_rx) = watch::channel(false);
-            let task = tokio::spawn(app.run(async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-            }));
+            let (url, names, task) = if let Some(binaries) = &binaries {
+                let child = member.spawn(binaries, &launch, &args.log_filter)?;
+                let url = format!("http://{}", launch.server.listen_addr);
+                (url, vec![member.grpc], tokio::spawn(supervise(child, stop_rx)))
+            } else {
+                let app = member.start(launch).await.map_err(|e| {
+                    anyhow::anyhow!("{e:#}").context(format!(
+                        "{name} did not start (port {port}: another `steward dev`? try --port-base)"
+                    ))
+                })?;
+                let url = format!("http://{}", app.local_addr());
+                let names: Vec<&'static str> = app.service_names().to_vec();
+                let task = tokio::spawn(app.run(async move {
+                    let _ = stop_rx.wait_for(|stop| *stop).await;
+                }));
+                (url, names, task)
+            };
             let service = Running { name, addr_env, url, stop: stop_tx, task };
             if let Err(e) = wait_serving(&service.url, &names).await {
                 running.push(service);
@@ -229,6 +245,38 @@ async fn start_all(
         }
     }
     Ok(running)
+}
+
+/// `--processes`: where the service binaries are (beside this executable).
+fn binaries_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("find this executable (for --processes)")?;
+    exe.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| anyhow::anyhow!("{} has no directory", exe.display()))
+}
+
+/// A service process until it exits, or until asked to stop: then SIGTERM, which the
+/// service answers by draining as in-process services do. (`kill`, as this crate has no
+/// unsafe code for `libc::kill`.)
+async fn supervise(
+    mut child: tokio::process::Child,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let status = tokio::select! {
+        status = child.wait() => status?,
+        () = stopped(stop) => {
+            if let Some(pid) = child.id() {
+                tokio::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status()
+                    .await
+                    .context("send SIGTERM with kill")?;
+            }
+            child.wait().await?
+        }
+    };
+    anyhow::ensure!(status.success(), "exited with {status}");
+    Ok(())
 }
 
 /// Polls grpc.health.v1 until every one of `names` answers SERVING.

@@ -1,20 +1,25 @@
 //! The services `steward dev` runs, in dependency order (account ← ticket-ingest ←
 //! health-scoring ← playbook): each is the real service, migrated and built by its own
 //! `Service::build` exactly as its binary's `serve` does, on its own port. A service may be
-//! wired only to services listed before it, so the list is also the start order.
+//! wired only to services listed before it, so the list is also the start order. With
+//! `--processes`, each runs as its own binary instead, wired by the same settings.
 
 use std::future::Future;
-use std::num::NonZeroUsize;
+use std::path::Path;
 use std::pin::Pin;
 
 use secrecy::{ExposeSecret, SecretString};
-use steward_account::{AccountArgs, AccountService};
-use steward_health_scoring::{HealthScoringArgs, HealthScoringService};
+use steward_account::AccountService;
+use steward_health_scoring::HealthScoringService;
 use steward_kit::Application;
 use steward_kit::config::{AuthConfig, DbConfig, ServerConfig};
 use steward_kit::service::Service;
-use steward_playbook::{PlaybookArgs, PlaybookService};
-use steward_ticket_ingest::{TicketIngestArgs, TicketIngestService};
+use steward_playbook::PlaybookService;
+use steward_proto::account::v1::account_service_server;
+use steward_proto::health::v1::health_scoring_service_server;
+use steward_proto::playbook::v1::playbook_service_server;
+use steward_proto::ticket::v1::ticket_ingest_service_server;
+use steward_ticket_ingest::TicketIngestService;
 
 /// A service's start: migrate its schema, bind, wire. Boxed so that services of different
 /// types sit in one list; not `Send` (sqlx's migration future is not provably so), which
@@ -27,7 +32,24 @@ pub(crate) struct Member {
     pub(crate) name: &'static str,
     /// The variable clients take its address from.
     pub(crate) addr_env: &'static str,
+    /// Its main gRPC service, whose readiness says it is up (`--processes`).
+    pub(crate) grpc: &'static str,
+    /// Its wiring to the services before it.
+    settings: fn(&Peers) -> anyhow::Result<Vec<Setting>>,
     start: Start,
+}
+
+/// One option wiring a service to its peers: the flag its binary takes, and the variable
+/// that sets it too (what `--processes` uses, so that the token stays out of `ps`).
+#[derive(Debug, Clone)]
+pub(crate) struct Setting {
+    flag: &'static str,
+    env: &'static str,
+    value: String,
+}
+
+fn setting(flag: &'static str, env: &'static str, value: String) -> Setting {
+    Setting { flag, env, value }
 }
 
 impl std::fmt::Debug for Member {
@@ -75,61 +97,88 @@ impl Peers {
     }
 }
 
+/// STEWARD_TOKENS for the suite: the dev token, with every scope.
+pub(crate) fn dev_tokens(token: &SecretString) -> String {
+    format!("dev:admin:{}", token.expose_secret())
+}
+
 /// The suite, in dependency order.
 pub(crate) fn members() -> Vec<Member> {
     vec![
-        member::<AccountService>("STEWARD_ACCOUNT_ADDR", |_| Ok(AccountArgs::default())),
-        member::<TicketIngestService>("STEWARD_TICKET_ADDR", |peers| {
-            Ok(TicketIngestArgs {
-                account_addr: peers.url(AccountService::NAME)?,
-                service_token: peers.token(),
-                link_cache_size: NonZeroUsize::new(100_000).unwrap_or(NonZeroUsize::MIN),
-            })
-        }),
-        member::<HealthScoringService>("STEWARD_HEALTH_ADDR", |peers| {
-            // Its pacing keeps the service's own defaults (and STEWARD_RESCORE_DELAY /
-            // STEWARD_SWEEP_INTERVAL from the environment), as its binary would.
-            with_defaults::<HealthScoringArgs>(&[
-                ("--account-addr", peers.url(AccountService::NAME)?),
-                ("--ticket-addr", peers.url(TicketIngestService::NAME)?),
-                ("--service-token", peers.token().expose_secret().to_owned()),
-            ])
-        }),
-        member::<PlaybookService>("STEWARD_PLAYBOOK_ADDR", |peers| {
-            with_defaults::<PlaybookArgs>(&[
-                ("--account-addr", peers.url(AccountService::NAME)?),
-                ("--ticket-addr", peers.url(TicketIngestService::NAME)?),
-                ("--health-addr", peers.url(HealthScoringService::NAME)?),
-                ("--service-token", peers.token().expose_secret().to_owned()),
-            ])
-        }),
+        member::<AccountService>(
+            "STEWARD_ACCOUNT_ADDR",
+            account_service_server::SERVICE_NAME,
+            |_| Ok(Vec::new()),
+        ),
+        member::<TicketIngestService>(
+            "STEWARD_TICKET_ADDR",
+            ticket_ingest_service_server::SERVICE_NAME,
+            |peers| Ok(vec![account(peers)?, service_token(peers)]),
+        ),
+        // Pacing options (rescore delay, sweeps, link cache) keep the services' own defaults
+        // and their variables from the environment, as their binaries would.
+        member::<HealthScoringService>(
+            "STEWARD_HEALTH_ADDR",
+            health_scoring_service_server::SERVICE_NAME,
+            |peers| Ok(vec![account(peers)?, ticket(peers)?, service_token(peers)]),
+        ),
+        member::<PlaybookService>(
+            "STEWARD_PLAYBOOK_ADDR",
+            playbook_service_server::SERVICE_NAME,
+            |peers| {
+                let health = setting(
+                    "--health-addr",
+                    "STEWARD_HEALTH_ADDR",
+                    peers.url(HealthScoringService::NAME)?,
+                );
+                Ok(vec![account(peers)?, ticket(peers)?, health, service_token(peers)])
+            },
+        ),
     ]
+}
+
+fn account(peers: &Peers) -> anyhow::Result<Setting> {
+    Ok(setting("--account-addr", "STEWARD_ACCOUNT_ADDR", peers.url(AccountService::NAME)?))
+}
+
+fn ticket(peers: &Peers) -> anyhow::Result<Setting> {
+    Ok(setting("--ticket-addr", "STEWARD_TICKET_ADDR", peers.url(TicketIngestService::NAME)?))
+}
+
+fn service_token(peers: &Peers) -> Setting {
+    setting("--service-token", "STEWARD_SERVICE_TOKEN", peers.token().expose_secret().to_owned())
 }
 
 /// A service's options as its binary parses them: `given`, then the environment, then the
 /// defaults its `--help` documents.
-fn with_defaults<A: clap::Args>(given: &[(&str, String)]) -> anyhow::Result<A> {
+fn with_defaults<A: clap::Args>(given: &[Setting]) -> anyhow::Result<A> {
     #[derive(clap::Parser)]
     struct Options<A: clap::Args> {
         #[command(flatten)]
         args: A,
     }
     let argv = std::iter::once("steward".to_owned())
-        .chain(given.iter().flat_map(|(flag, value)| [(*flag).to_owned(), value.clone()]));
+        .chain(given.iter().flat_map(|s| [s.flag.to_owned(), s.value.clone()]));
     Ok(<Options<A> as clap::Parser>::try_parse_from(argv)?.args)
 }
 
 /// `S` as a member: its own args from the peers, then what `<service> serve` does.
-fn member<S: Service>(addr_env: &'static str, args: fn(&Peers) -> anyhow::Result<S::Args>) -> Member
+fn member<S: Service>(
+    addr_env: &'static str,
+    grpc: &'static str,
+    settings: fn(&Peers) -> anyhow::Result<Vec<Setting>>,
+) -> Member
 where
     S::Args: Send,
 {
     Member {
         name: S::NAME,
         addr_env,
+        grpc,
+        settings,
         start: Box::new(move |launch: Launch| {
             Box::pin(async move {
-                let args = args(&launch.peers)?;
+                let args = with_defaults::<S::Args>(&settings(&launch.peers)?)?;
                 let pool =
                     steward_kit::db::pool(&DbConfig::with_url(&launch.database_url), S::NAME)?;
                 steward_kit::db::migrate(&pool, S::migrator(), S::SCHEMA).await?;
@@ -143,5 +192,41 @@ impl Member {
     /// Migrates, binds and wires the service; it serves once the caller runs the result.
     pub(crate) async fn start(self, launch: Launch) -> anyhow::Result<Application> {
         (self.start)(launch).await
+    }
+
+    /// `--processes`: runs `<binaries>/steward-<name> serve`, configured as [`Member::start`]
+    /// would be, through its environment. Its own process group, so that a terminal's
+    /// Ctrl-C reaches only `steward dev`, which stops the services in order.
+    pub(crate) fn spawn(
+        &self,
+        binaries: &Path,
+        launch: &Launch,
+        log_filter: &str,
+    ) -> anyhow::Result<tokio::process::Child> {
+        let binary = binaries.join(format!("steward-{}", self.name));
+        anyhow::ensure!(
+            binary.is_file(),
+            "--processes runs the service binaries next to this steward, and {} is missing: \
+             build them with cargo build --release --bins",
+            binary.display()
+        );
+        let mut command = tokio::process::Command::new(&binary);
+        command
+            .arg("serve")
+            .env("DATABASE_URL", &launch.database_url)
+            .env("STEWARD_LISTEN_ADDR", launch.server.listen_addr.to_string())
+            .env(
+                "STEWARD_SHUTDOWN_GRACE",
+                humantime::format_duration(launch.server.shutdown_grace).to_string(),
+            )
+            .env("STEWARD_TOKENS", dev_tokens(&launch.peers.token()))
+            .env("STEWARD_LOG_FORMAT", "text")
+            .env("RUST_LOG", log_filter)
+            .process_group(0)
+            .kill_on_drop(true);
+        for s in (self.settings)(&launch.peers)? {
+            command.env(s.env, s.value);
+        }
+        command.spawn().map_err(|e| anyhow::anyhow!("run {}: {e}", binary.display()))
     }
 }
