@@ -99,11 +99,13 @@ async fn one_run(args: &E2eArgs, conn: &Connection) -> anyhow::Result<Vec<Figure
         };
         tickets.ingest_ticket(request).await.map_err(|s| peer.error(s)).map(drop)
     };
+    let mut second = Vec::new();
     for reference in &refs {
         ingest(reference, 0).await?;
+        second.push(SystemTime::now());
         ingest(reference, 1).await?;
     }
-    settle(conn, &names, SystemTime::now()).await?;
+    settle(conn, &names, &second).await?;
 
     let probes: Arc<HashSet<String>> = Arc::new(names.iter().cloned().collect());
     let changes = Arrivals::start_health(conn, probes.clone()).await?;
@@ -159,12 +161,14 @@ fn probe(instance: &str, reference: &str, j: u32) -> pb::Ticket {
     }
 }
 
-/// Waits until every probe was re-scored after `since`, so that a later health change of a
-/// probe can only come from its third ticket.
-async fn settle(conn: &Connection, names: &[String], since: SystemTime) -> anyhow::Result<()> {
+/// Waits until every probe was re-scored after its second ticket was sent (`second`, in
+/// the order of `names`), so that a later health change of a probe can only come from its
+/// third ticket. (A re-score that started then saw the second ticket: its own re-score is
+/// coalesced for longer than the ticket takes to commit.)
+async fn settle(conn: &Connection, names: &[String], second: &[SystemTime]) -> anyhow::Result<()> {
     let (peer, mut health) = conn.health(false)?;
-    let since = timestamp(since.into());
-    let mut pending: Vec<&String> = names.iter().collect();
+    let mut pending: Vec<(&String, prost_types::Timestamp)> =
+        names.iter().zip(second).map(|(name, at)| (name, timestamp((*at).into()))).collect();
     let deadline = Instant::now() + SETTLE;
     while !pending.is_empty() {
         anyhow::ensure!(
@@ -173,7 +177,7 @@ async fn settle(conn: &Connection, names: &[String], since: SystemTime) -> anyho
             pending.len()
         );
         let mut left = Vec::new();
-        for name in pending {
+        for (name, since) in pending {
             let request = health_pb::GetHealthScoreRequest { name: format!("{name}/healthScore") };
             let evaluated = match health.get_health_score(request).await {
                 Ok(score) => score.into_inner().evaluate_time,
@@ -183,7 +187,7 @@ async fn settle(conn: &Connection, names: &[String], since: SystemTime) -> anyho
             let done =
                 evaluated.is_some_and(|t| (t.seconds, t.nanos) >= (since.seconds, since.nanos));
             if !done {
-                left.push(name);
+                left.push((name, since));
             }
         }
         pending = left;
