@@ -70,7 +70,7 @@ pub async fn run(args: &DemoArgs, conn: &Connection) -> anyhow::Result<ExitCode>
     for line in seed::defaults(conn).await? {
         output::print(&line)?;
     }
-    let seeded = seed::accounts(conn, &book).await?;
+    let seeded = seed::accounts(conn, &book, args.seed).await?;
     output::print(&format!(
         "accounts: {} created, {} already there (found by id); contracts created {}, contacts \
          created {}",

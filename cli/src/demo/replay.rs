@@ -106,10 +106,7 @@ pub(super) async fn replay(
         if quiet >= QUIET || settle_start.elapsed() >= SETTLE_LIMIT || counter.is_finished() {
             break;
         }
-        progress.set_message(format!(
-            "waiting for scores and playbooks to settle  {}",
-            message(&moves)
-        ));
+        progress.set_message(format!("settling: {}", message(&moves)));
         progress.tick();
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -168,9 +165,10 @@ async fn count(
     }
 }
 
+/// What the feeds showed so far, short enough to sit beside the bar.
 fn message(moves: &Moves) -> String {
     format!(
-        "sent {}  scores moved {}  band changes {}  runs started {}",
+        "sent {} · {} score changes · {} band changes · {} runs",
         moves.sent.load(Relaxed),
         moves.scores.load(Relaxed),
         moves.bands.load(Relaxed),

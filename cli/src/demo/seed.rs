@@ -1,7 +1,9 @@
 //! Putting the book into the suite: each account found by its id or created (with its
-//! support-platform organization as an external ref), then its contract and contacts,
-//! created under stable ids so that a second run finds them instead of adding more. Also
-//! the check that health-scoring and playbook seeded their defaults.
+//! support-platform organization as an external ref, and its seed as a label), then its
+//! contract and contacts, created under stable ids so that a second run finds them instead
+//! of adding more. An account of that id that another seed (or someone else) created is
+//! refused rather than mixed into this book. Also the check that health-scoring and
+//! playbook seeded their defaults.
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -16,6 +18,8 @@ use crate::client::{Accounts, Connection, Peer};
 
 /// Calls in flight while seeding: quick, without crowding the account service.
 const PARALLEL: usize = 8;
+/// The label naming the seed whose book an account belongs to.
+const SEED_LABEL: &str = "demo-seed";
 
 /// What seeding found and did.
 #[derive(Debug, Default)]
@@ -32,12 +36,16 @@ pub(super) struct Seeded {
 }
 
 /// Finds or creates every account of `book`, then their contracts and contacts.
-pub(super) async fn accounts(conn: &Connection, book: &[DemoAccount]) -> anyhow::Result<Seeded> {
+pub(super) async fn accounts(
+    conn: &Connection,
+    book: &[DemoAccount],
+    seed: u64,
+) -> anyhow::Result<Seeded> {
     let (peer, client) = conn.accounts()?;
     let mut seeded = Seeded::default();
     // Owned inputs: the futures run side by side, and must not borrow from the closure.
     let accounts: Vec<(bool, pb::Account)> = stream::iter(book.to_vec())
-        .map(|a| find_or_create(peer.clone(), client.clone(), a))
+        .map(|a| find_or_create(peer.clone(), client.clone(), a, seed))
         .buffered(PARALLEL)
         .try_collect()
         .await?;
@@ -63,10 +71,24 @@ async fn find_or_create(
     peer: Peer,
     mut client: Accounts,
     a: DemoAccount,
+    seed: u64,
 ) -> anyhow::Result<(bool, pb::Account)> {
     let name = format!("accounts/{}", a.id);
     match client.get_account(pb::GetAccountRequest { name: name.clone() }).await {
-        Ok(found) => return Ok((false, found.into_inner())),
+        Ok(found) => {
+            let found = found.into_inner();
+            return match found.labels.get(SEED_LABEL) {
+                Some(s) if *s == seed.to_string() => Ok((false, found)),
+                Some(s) => anyhow::bail!(
+                    "{name} belongs to the demo of seed {s}: run the demo with --demo-seed {s}, \
+                     or against a fresh database"
+                ),
+                None => anyhow::bail!(
+                    "{name} exists and is not a demo account: run the demo against a fresh \
+                     database, or with another --demo-seed"
+                ),
+            };
+        }
         Err(status) if status.code() == Code::NotFound => {}
         Err(status) => return Err(peer.error(status)),
     }
@@ -77,7 +99,7 @@ async fn find_or_create(
         segment: a.segment as i32,
         lifecycle_stage: a.stage as i32,
         owner: a.owner.into(),
-        labels: [("source".to_owned(), "steward-demo".to_owned())].into(),
+        labels: [(SEED_LABEL.to_owned(), seed.to_string())].into(),
         ..Default::default()
     };
     let request = pb::CreateAccountRequest {

@@ -93,3 +93,21 @@ async fn the_demo_starts_each_scenarios_playbooks_keeps_healthy_accounts_green_a
     assert!(out.contains("Nothing changed: this demo was loaded before"), "{out}");
     assert_eq!(runs(&suite).await.1, names, "no run started twice");
 }
+
+#[tokio::test]
+async fn the_demo_refuses_to_mix_its_book_with_an_account_it_did_not_create() {
+    let suite = start_playbook().await;
+    let taken = &book(7, 9)[2].id;
+    let created =
+        suite.steward(&["accounts", "create", "--display-name", "Ours", "--id", taken]).await;
+    assert_eq!(created.code, Some(0), "{created:#?}");
+
+    let run = suite.steward(&["demo", "--demo-seed", SEED, "--demo-accounts", ACCOUNTS]).await;
+
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!("accounts/{taken} exists and is not a demo account")),
+        "{run:#?}"
+    );
+    assert!(!run.stdout.contains("replaying"), "no ticket sent: {run:#?}");
+}
