@@ -7,6 +7,7 @@
 mod book;
 mod replay;
 mod seed;
+mod settle;
 mod stream;
 mod summary;
 #[cfg(test)]
@@ -84,7 +85,7 @@ pub async fn run(args: &DemoArgs, conn: &Connection) -> anyhow::Result<ExitCode>
         seeded.anchor.format("%Y-%m-%d %H:%M:%SZ"),
         args.seed
     ))?;
-    let replayed = replay::replay(conn, tickets, args.speed).await?;
+    let replayed = replay::replay(conn, &book, tickets, args.speed).await?;
     let seconds = replayed.elapsed.as_secs_f64();
     let total = replayed.report.total();
     output::print(&format!(

@@ -1,15 +1,16 @@
 //! Replaying the demo's tickets through StreamIngestTickets, paced or as fast as the service
 //! takes them, while following the health and run feeds (the sources `steward watch` shows)
 //! to count what the tickets move; a progress bar on stderr shows both. After the last
-//! answer it waits for scoring and playbooks to settle: until the feeds have been quiet for
-//! a moment.
+//! answer it waits for scoring and playbooks to settle (see [`settle`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use indicatif::ProgressStyle;
+use prost_types::Timestamp;
 use steward_proto::health::v1 as health_pb;
 use steward_proto::playbook::v1 as playbook_pb;
 use steward_proto::ticket::v1 as pb;
@@ -18,15 +19,12 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::Speed;
+use super::book::DemoAccount;
+use super::settle::settle;
 use crate::client::Connection;
 use crate::commands::report::Report;
 use crate::commands::ticket_import::{progress_bar, tally};
 use crate::commands::watch::{self, Event};
-
-/// How long the feeds must stay quiet after the replay for the suite to count as settled.
-const QUIET: Duration = Duration::from_secs(3);
-/// The longest the demo waits for that.
-const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the feeds showed during the replay.
 #[derive(Debug, Default)]
@@ -39,6 +37,9 @@ pub(super) struct Moves {
     pub(super) runs: AtomicU64,
     /// Tickets handed to the stream.
     pub(super) sent: AtomicU64,
+    /// When each was handed over, by place in the stream: a re-score evaluated later has
+    /// seen it.
+    sent_at: std::sync::Mutex<Vec<Timestamp>>,
 }
 
 /// The outcome of the replay.
@@ -53,6 +54,7 @@ pub(super) struct Replayed {
 /// Streams `tickets` at `speed`, then waits for the suite to settle.
 pub(super) async fn replay(
     conn: &Connection,
+    book: &[DemoAccount],
     tickets: Vec<pb::Ticket>,
     speed: Speed,
 ) -> anyhow::Result<Replayed> {
@@ -78,10 +80,15 @@ pub(super) async fn replay(
         }
     };
     let mut report = Report::new("tickets", &["created", "updated", "unchanged", "stale"]);
+    // The accounts whose tickets changed, and when the last changed one was sent.
+    let mut changed: HashMap<String, Timestamp> = HashMap::new();
     loop {
         match answers.message().await {
             Ok(Some(answer)) => {
                 tally(&mut report, &answer);
+                if let Some((account, sent)) = changed_account(&answer, &moves) {
+                    changed.insert(account, sent);
+                }
                 progress.inc(1);
                 progress.set_message(message(&moves));
             }
@@ -98,21 +105,31 @@ pub(super) async fn replay(
     }
     let elapsed = started.elapsed();
 
-    // Scores and runs follow the tickets by a moment: wait until the feeds are quiet.
     progress.set_style(ProgressStyle::default_spinner());
-    let settle_start = Instant::now();
-    loop {
-        let quiet = last_event.lock().map_or(QUIET, |t| t.elapsed());
-        if quiet >= QUIET || settle_start.elapsed() >= SETTLE_LIMIT || counter.is_finished() {
-            break;
-        }
-        progress.set_message(format!("settling: {}", message(&moves)));
-        progress.tick();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let quiet = || last_event.lock().map_or(Duration::MAX, |t| t.elapsed());
+    let tick = || progress.set_message(format!("settling: {}", message(&moves)));
+    let settled = settle(conn, book, changed, quiet, tick).await;
     counter.abort();
     progress.finish_and_clear();
+    settled?;
     Ok(Replayed { report, moves, elapsed })
+}
+
+/// The account of a ticket the answer says was created or updated, and when it was sent.
+fn changed_account(
+    answer: &pb::StreamIngestTicketsResponse,
+    moves: &Moves,
+) -> Option<(String, Timestamp)> {
+    use pb::stream_ingest_tickets_response::Result as Answer;
+    let Some(Answer::Ingested(ingested)) = &answer.result else { return None };
+    let outcome = pb::IngestOutcome::try_from(ingested.outcome).ok()?;
+    let changed = matches!(outcome, pb::IngestOutcome::Created | pb::IngestOutcome::Updated);
+    if !changed || ingested.account.is_empty() {
+        return None;
+    }
+    let place = answer.item_id.parse::<usize>().ok()?.checked_sub(1)?;
+    let sent = moves.sent_at.lock().ok()?.get(place).copied()?;
+    Some((ingested.account.clone(), sent))
 }
 
 /// Sends each ticket (its item id is its place in the stream) at the pace asked for.
@@ -131,6 +148,9 @@ async fn send(
         // Item ids count from 1, as lines do: a refusal names the ticket's place in the stream.
         let item =
             pb::StreamIngestTicketsRequest { item_id: (i + 1).to_string(), ticket: Some(ticket) };
+        if let Ok(mut sent_at) = moves.sent_at.lock() {
+            sent_at.push(steward_kit::time::timestamp(chrono::Utc::now()));
+        }
         if tx.send(item).await.is_err() {
             return; // the stream ended; the answer loop reports why
         }

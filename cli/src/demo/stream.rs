@@ -54,9 +54,6 @@ pub(super) fn tickets(account: &DemoAccount, anchor: DateTime<Utc>) -> Vec<pb::T
     let mut rng = StdRng::seed_from_u64(account.seed);
     let mut drafts = drafts(account, &mut rng);
     drafts.sort_by_key(|d| std::cmp::Reverse(d.age));
-    if matches!(account.scenario, Scenario::Healthy | Scenario::CsatCollapse) {
-        calm_last_month(&mut drafts);
-    }
     let ratings = ratings(account.scenario, &drafts, &mut rng);
     drafts
         .iter()
@@ -71,7 +68,8 @@ fn drafts(a: &DemoAccount, rng: &mut StdRng) -> Vec<Draft> {
     let slow_month =
         matches!(a.scenario, Scenario::Souring { severe: true } | Scenario::RedRenewal);
     let (surge, escalations, stuck) = match a.scenario {
-        Scenario::Souring { severe: false } => (1.8, 4, 3),
+        // Milder: a few escalations and one ticket stuck, so YELLOW; churn risk all the same.
+        Scenario::Souring { severe: false } => (1.3, 3, 1),
         Scenario::Souring { severe: true } => (2.5, 6, 5),
         Scenario::RedRenewal => (3.0, 7, 6),
         _ => (1.0, 0, 0),
@@ -87,6 +85,11 @@ fn drafts(a: &DemoAccount, rng: &mut StdRng) -> Vec<Draft> {
             let age = window * 30 * DAY + rng.random_range(HOUR..30 * DAY);
             drafts.push(draft(rng, age, slow_month && window == 0));
         }
+    }
+    // The everyday tickets of all but the worst accounts are calm; a milder account's trouble
+    // is its escalations alone (so it ends YELLOW).
+    if !slow_month {
+        calm_last_month(&mut drafts);
     }
     for _ in 0..escalations {
         let age = rng.random_range(2 * HOUR..13 * DAY);
@@ -165,7 +168,7 @@ fn draft(rng: &mut StdRng, age: i64, slow: bool) -> Draft {
 }
 
 /// Healthy months stay clear of every trigger: at most one HIGH or URGENT ticket and at most
-/// two tickets per onboarding or how-to category in the last 30 days (drafts oldest first).
+/// two tickets per onboarding or how-to category in the last 30 days.
 fn calm_last_month(drafts: &mut [Draft]) {
     let (mut severe, mut onboarding, mut how_to) = (0, 0, 0);
     for d in drafts.iter_mut().filter(|d| d.age < 30 * DAY) {
@@ -231,6 +234,7 @@ fn ratings(scenario: Scenario, drafts: &[Draft], rng: &mut StdRng) -> Vec<Option
                     }
                     weighted(rng, 10, 30)
                 }
+                Scenario::Souring { severe: false } => weighted(rng, 75, 15),
                 _ => weighted(rng, 55, 15),
             };
             Some((delay, verdict))

@@ -64,12 +64,20 @@ pub(super) fn text(
         book.iter().map(|a| (format!("accounts/{}", a.id), a.scenario)).collect();
     let green = health_pb::HealthBand::Green as i32;
     let (healthy, attention): (Vec<_>, Vec<_>) = scores.iter().partition(|s| s.band == green);
+    let count =
+        |band: health_pb::HealthBand| scores.iter().filter(|s| s.band == band as i32).count();
     let mut out = vec![format!(
+        "By band: RED {}, YELLOW {}, GREEN {}.",
+        count(health_pb::HealthBand::Red),
+        count(health_pb::HealthBand::Yellow),
+        count(health_pb::HealthBand::Green)
+    )];
+    out.push(format!(
         "Accounts needing attention, worst first ({} of {}; {} GREEN):",
         attention.len(),
         book.len(),
         healthy.len()
-    )];
+    ));
     let rows = attention.iter().map(|s| {
         vec![
             short(&s.account),
