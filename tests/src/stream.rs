@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use steward_proto::ticket::v1 as ticket_pb;
@@ -30,6 +31,8 @@ use tokio::sync::watch;
 use crate::data::{self, Priority, Sentiment, Stage};
 use crate::suite::{Accounts, Tickets};
 
+/// Accounts created at once.
+const CREATING_AT_ONCE: usize = 16;
 /// Items per `StreamIngestTickets` call: each call well within the client's 30 s deadline.
 const CALL_ITEMS: usize = 2_500;
 
@@ -103,17 +106,23 @@ impl Plan {
         Plan { now, accounts: planned, tickets: keyed.into_iter().map(|(_, t)| t).collect() }
     }
 
-    /// Creates the plan's accounts and contracts; account name → domain.
-    pub async fn create_accounts(&self, accounts: &mut Accounts) -> HashMap<String, String> {
-        let mut domains = HashMap::new();
-        for planned in &self.accounts {
-            let name = data::create_account(accounts, &planned.domain, planned.stage).await;
-            if let Some(days) = planned.renews_in_days {
-                data::create_contract(accounts, &name, self.now.date_naive(), days).await;
-            }
-            domains.insert(name, planned.domain.clone());
-        }
-        domains
+    /// Creates the plan's accounts and contracts, a few at once; account name → domain.
+    pub async fn create_accounts(&self, accounts: &Accounts) -> HashMap<String, String> {
+        let created = futures_util::stream::iter(&self.accounts)
+            .map(|planned| {
+                let mut accounts = accounts.clone();
+                async move {
+                    let name =
+                        data::create_account(&mut accounts, &planned.domain, planned.stage).await;
+                    if let Some(days) = planned.renews_in_days {
+                        data::create_contract(&mut accounts, &name, self.now.date_naive(), days)
+                            .await;
+                    }
+                    (name, planned.domain.clone())
+                }
+            })
+            .buffer_unordered(CREATING_AT_ONCE);
+        created.collect().await
     }
 }
 

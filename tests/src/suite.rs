@@ -33,8 +33,9 @@ static SLOTS: Semaphore = Semaphore::const_new(2);
 
 /// How the services pace themselves: changes to an account gather this long before it is
 /// re-scored or evaluated once for all of them. Long enough that a 10,000-ticket stream
-/// causes a few re-scores per account, short enough that results show within a second.
-const GATHER: &str = "200ms";
+/// causes a few re-scores per account rather than one per ticket (CPU the stream and the
+/// other suite need), short enough that results show within a second or two.
+const GATHER: &str = "500ms";
 
 /// The four services on a fresh database. Dropping it kills the processes, then drops the
 /// database; if the test is failing, it first prints the tail of each service's log.

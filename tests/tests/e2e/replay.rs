@@ -20,7 +20,7 @@ async fn a_stream_sent_twice_changes_nothing_the_second_time() {
     let mut s = Suite::start().await;
     let now = Utc::now();
     let plan = Plan::new(7, 30, 40, now);
-    let domains = plan.create_accounts(&mut s.accounts).await;
+    let domains = plan.create_accounts(&s.accounts).await;
     let marker = create_account(&mut s.accounts, "marker.example", Stage::Established).await;
     let (progress, _) = watch::channel(0);
     let n = plan.tickets.len();

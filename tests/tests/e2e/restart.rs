@@ -48,7 +48,7 @@ async fn killing_health_scoring_then_playbook_mid_stream_changes_no_score_and_no
 /// playbook on the way if `interrupt`, and reads the outcome once it has settled.
 async fn run(plan: &Plan, interrupt: bool) -> Outcome {
     let mut s = Suite::start().await;
-    let domains = plan.create_accounts(&mut s.accounts).await;
+    let domains = plan.create_accounts(&s.accounts).await;
     let (progress, mut answered) = watch::channel(0);
     let mut tickets = s.tickets.clone();
     let streamed = stream::ingest(&mut tickets, &plan.tickets, &progress);
