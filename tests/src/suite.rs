@@ -170,7 +170,9 @@ fn environment(
         ("STEWARD_SERVICE_TOKEN", READ_TOKEN.to_owned()),
         // Small pools: two suites share one Postgres with the other tests.
         ("STEWARD_DB_MAX_CONNECTIONS", "4".to_owned()),
+        // Plain text, no colour codes: the logs are files read on failure.
         ("STEWARD_LOG_FORMAT", "text".to_owned()),
+        ("NO_COLOR", "1".to_owned()),
         ("RUST_LOG", "info".to_owned()),
     ];
     match service {
