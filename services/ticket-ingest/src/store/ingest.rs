@@ -4,24 +4,29 @@
 //! Concurrency: each batch takes a transaction-scoped advisory lock per source key (in hash
 //! order, so batches never deadlock) before reading the stored rows, so two writers of one
 //! ticket serialize, even for a ticket neither has stored yet. Only changed tickets are
-//! written: a replayed stream reads and answers, and writes nothing.
+//! written. A stream's batch that follows a settled one first reads without a transaction
+//! and answers from the committed rows when every item is UNCHANGED or STALE, so a replayed
+//! stream costs one read per batch and writes nothing.
+//!
+//! Round trips of a writing batch: BEGIN, the locks (one statement), the stored rows with
+//! the link generation, the SLA policies, the writes (one statement), the feed, COMMIT.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use prost::Message;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, PgExecutor, Row};
 use steward_kit::idempotency::{self, Claim};
 use steward_kit::time::from_timestamp;
 use steward_kit::{Error, names};
 use steward_proto::ticket::v1 as pb;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::changes::Changes;
-use super::upsert::Upserts;
+use super::upsert::Writes;
 use super::{
-    SCHEMA, Store, account_name, append_changes, decode_ticket, insert_events, link_state,
-    policies, ticket_name, writers_lock,
+    SCHEMA, Store, WRITERS_LOCK, account_name, append_changes, decode_ticket, link_state, policies,
+    ticket_name,
 };
 use crate::domain::events::{self, Event};
 use crate::domain::ordering::{Decision, StoredKey, decide};
@@ -38,12 +43,12 @@ pub(super) struct Current {
     pub(super) key: StoredKey,
     pub(super) link: Link,
     pub(super) observed_reopens: i32,
-    write: Write,
+    pub(super) write: Write,
 }
 
 /// What the batch must write for a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Write {
+pub(super) enum Write {
     Nothing,
     /// Only the ordering key moved on (UNCHANGED with a newer key).
     Advance,
@@ -54,6 +59,18 @@ enum Write {
 /// One item's answer.
 pub type ItemResult = Result<pb::IngestTicketResponse, Error>;
 
+/// How far a stream's batch has got, as the next batch of the stream learns it. Batches of
+/// one stream overlap, yet each must see the effects of every batch before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Answered without writing anything (or there was no batch before): the next batch may
+    /// answer from the committed rows.
+    Settled,
+    /// Holding the locks of its keys, not yet committed: the next batch must take its own
+    /// locks, which wait for this batch's commit on every key they share.
+    Locked,
+}
+
 impl Store {
     /// Ingests `items` in one transaction and answers each, in order. An item whose account
     /// cannot be resolved (account service unreachable) gets its own error; the others are
@@ -63,6 +80,59 @@ impl Store {
         &self,
         items: Vec<Snapshot>,
         idempotency: Option<(Uuid, &pb::IngestTicketRequest)>,
+    ) -> Result<Vec<ItemResult>, Error> {
+        self.write(items, idempotency, None).await
+    }
+
+    /// Ingests a stream's batch once the batch before it (`previous`, `None` for the first)
+    /// allows, and tells the next batch through `progress` as soon as it may start.
+    pub async fn ingest_after(
+        &self,
+        items: Vec<Snapshot>,
+        previous: Option<oneshot::Receiver<Progress>>,
+        progress: oneshot::Sender<Progress>,
+    ) -> Result<Vec<ItemResult>, Error> {
+        let previous = match previous {
+            None => Progress::Settled,
+            // A batch that failed before locking ends the stream; locking is always safe.
+            Some(previous) => previous.await.unwrap_or(Progress::Locked),
+        };
+        if items.is_empty() {
+            // Nothing to lock: the next batch follows the one before this.
+            let _ = progress.send(previous);
+            return Ok(Vec::new());
+        }
+        if previous == Progress::Settled
+            && let Some(answers) = self.answer_settled(&items).await?
+        {
+            let _ = progress.send(Progress::Settled);
+            return Ok(answers);
+        }
+        self.write(items, None, Some(progress)).await
+    }
+
+    /// The answers to `items` from the committed rows, when every item is UNCHANGED (with
+    /// nothing to advance) or STALE; `None` when some item must be written.
+    async fn answer_settled(&self, items: &[Snapshot]) -> Result<Option<Vec<ItemResult>>, Error> {
+        let (_, current) = stored(&self.pool, items).await?;
+        let mut answers = Vec::with_capacity(items.len());
+        for snapshot in items {
+            let Some(cur) = current.get(&snapshot.key) else { return Ok(None) };
+            let decision = decide(Some(&cur.key), snapshot);
+            if !matches!(decision, Decision::Stale | Decision::Unchanged { advance: false }) {
+                return Ok(None);
+            }
+            answers.push(Ok(response(outcome(decision), cur, Vec::new())));
+        }
+        Ok(Some(answers))
+    }
+
+    /// Ingests `items` in one transaction, telling `progress` once their keys are locked.
+    async fn write(
+        &self,
+        items: Vec<Snapshot>,
+        idempotency: Option<(Uuid, &pb::IngestTicketRequest)>,
+        progress: Option<oneshot::Sender<Progress>>,
     ) -> Result<Vec<ItemResult>, Error> {
         let mut tx = self.pool.begin().await?;
         if let Some((request_id, request)) = idempotency
@@ -77,14 +147,13 @@ impl Store {
         {
             return Ok(vec![Ok(response)]);
         }
-        writers_lock(&mut tx, true).await?;
-        lock_keys(&mut tx, &items).await?;
-        let generation: i64 = sqlx::query_scalar("SELECT generation FROM ticket.link_generation")
-            .fetch_one(&mut *tx)
-            .await?;
+        lock(&mut tx, &items).await?;
+        if let Some(progress) = progress {
+            let _ = progress.send(Progress::Locked);
+        }
+        let (generation, mut current) = stored(&mut *tx, &items).await?;
         self.linker.sync(generation);
         let policies = policies::load(&mut tx).await?;
-        let mut current = stored(&mut tx, &items).await?;
         let now = Utc::now();
         let mut batch = Batch::default();
         let mut results = Vec::with_capacity(items.len());
@@ -116,12 +185,7 @@ impl Store {
         batch: &mut Batch,
     ) -> ItemResult {
         let decision = decide(current.get(&snapshot.key).map(|c| &c.key), &snapshot);
-        let outcome = match decision {
-            Decision::Create => pb::IngestOutcome::Created,
-            Decision::Update => pb::IngestOutcome::Updated,
-            Decision::Unchanged { .. } => pb::IngestOutcome::Unchanged,
-            Decision::Stale => pb::IngestOutcome::Stale,
-        };
+        let outcome = outcome(decision);
         if let (Some(cur), Decision::Stale | Decision::Unchanged { .. }) =
             (current.get_mut(&snapshot.key), decision)
         {
@@ -190,6 +254,15 @@ impl Store {
     }
 }
 
+fn outcome(decision: Decision) -> pb::IngestOutcome {
+    match decision {
+        Decision::Create => pb::IngestOutcome::Created,
+        Decision::Update => pb::IngestOutcome::Updated,
+        Decision::Unchanged { .. } => pb::IngestOutcome::Unchanged,
+        Decision::Stale => pb::IngestOutcome::Stale,
+    }
+}
+
 fn response(
     outcome: pb::IngestOutcome,
     cur: &Current,
@@ -221,46 +294,60 @@ pub(super) fn source_name(v: i32) -> &'static str {
     pb::Source::try_from(v).map(|s| s.as_str_name()).unwrap_or("SOURCE_UNSPECIFIED")
 }
 
-/// Serializes the batch against every other writer of the same tickets.
-async fn lock_keys(tx: &mut PgConnection, items: &[Snapshot]) -> Result<(), Error> {
+/// Serializes the batch against every other writer of the same tickets, and holds the
+/// writers' lock shared (see [`WRITERS_LOCK`]). One statement: the two locks are independent
+/// (the passes holding the writers' lock exclusively take no ticket locks).
+async fn lock(tx: &mut PgConnection, items: &[Snapshot]) -> Result<(), Error> {
     let keys: Vec<String> = items
         .iter()
         .map(|s| format!("{}\u{1f}{}\u{1f}{}", s.key.source, s.key.instance, s.key.external_id))
         .collect();
     sqlx::query(
-        "SELECT pg_advisory_xact_lock(h)
-         FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::text[]) k ORDER BY h) s",
+        "SELECT pg_advisory_xact_lock_shared($1, $2),
+                (SELECT count(pg_advisory_xact_lock(h))
+                 FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
+                       FROM UNNEST($3::text[]) k ORDER BY h) s)",
     )
+    .bind(WRITERS_LOCK.0)
+    .bind(WRITERS_LOCK.1)
     .bind(&keys)
     .execute(tx)
     .await?;
     Ok(())
 }
 
-/// The stored tickets of `items`, by source key.
+/// The link generation and the stored tickets of `items`, by source key (one statement).
 async fn stored(
-    tx: &mut PgConnection,
+    db: impl PgExecutor<'_>,
     items: &[Snapshot],
-) -> Result<HashMap<SourceKey, Current>, Error> {
+) -> Result<(i64, HashMap<SourceKey, Current>), Error> {
     let sources: Vec<&str> = items.iter().map(|s| source_name(s.key.source)).collect();
     let instances: Vec<&str> = items.iter().map(|s| s.key.instance.as_str()).collect();
     let ids: Vec<&str> = items.iter().map(|s| s.key.external_id.as_str()).collect();
+    // Always one row at least (the generation), with NULL ticket columns when none is stored.
     let rows = sqlx::query(
-        "SELECT DISTINCT t.id, t.account_id, t.link_state, t.content_hash, t.snapshot,
+        "SELECT g.generation, t.id, t.account_id, t.link_state, t.content_hash, t.snapshot,
                 t.observed_reopens
-         FROM ticket.tickets t
-         JOIN UNNEST($1::text[], $2::text[], $3::text[]) AS k(source, instance, external_id)
-           ON t.source = k.source AND t.source_instance = k.instance
-          AND t.external_id = k.external_id",
+         FROM ticket.link_generation g
+         LEFT JOIN (
+             SELECT * FROM ticket.tickets
+             WHERE (source, source_instance, external_id) IN (
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]))
+         ) t ON true",
     )
     .bind(&sources)
     .bind(&instances)
     .bind(&ids)
-    .fetch_all(tx)
+    .fetch_all(db)
     .await?;
+    let generation = match rows.first() {
+        Some(row) => row.try_get("generation")?,
+        None => return Err(Error::Internal(anyhow::anyhow!("ticket.link_generation is empty"))),
+    };
     let mut current = HashMap::with_capacity(rows.len());
     for row in rows {
-        let ticket = decode_ticket(row.try_get::<Vec<u8>, _>("snapshot")?.as_slice())?;
+        let Some(snapshot) = row.try_get::<Option<Vec<u8>>, _>("snapshot")? else { continue };
+        let ticket = decode_ticket(&snapshot)?;
         let key = SourceKey {
             source: ticket.source,
             instance: ticket.source_instance.clone(),
@@ -277,7 +364,7 @@ async fn stored(
         };
         current.insert(key, cur);
     }
-    Ok(current)
+    Ok((generation, current))
 }
 
 /// What a batch writes besides the tickets themselves.
@@ -288,39 +375,15 @@ struct Batch {
 }
 
 impl Batch {
-    /// Writes the tickets that changed, then the events (which reference them).
+    /// Writes the tickets that changed and the events, in one statement.
     async fn write<'a>(
         &self,
         tx: &mut PgConnection,
         tickets: impl Iterator<Item = &'a Current>,
     ) -> Result<(), Error> {
-        let mut upserts = Upserts::default();
-        let (mut advanced, mut snapshots, mut times) = (Vec::new(), Vec::new(), Vec::new());
-        for cur in tickets {
-            match cur.write {
-                Write::Nothing => {}
-                Write::Advance => {
-                    advanced.push(cur.id.clone());
-                    snapshots.push(cur.ticket.encode_to_vec());
-                    times.push(cur.key.update_time);
-                }
-                Write::Upsert => upserts.push(cur),
-            }
-        }
-        upserts.write(tx).await?;
-        if !advanced.is_empty() {
-            sqlx::query(
-                "UPDATE ticket.tickets t
-                 SET snapshot = u.snapshot, source_update_time = u.update_time, ingest_time = now()
-                 FROM UNNEST($1::text[], $2::bytea[], $3::timestamptz[]) AS u(id, snapshot, update_time)
-                 WHERE t.id = u.id",
-            )
-            .bind(&advanced)
-            .bind(&snapshots)
-            .bind(&times)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_events(tx, &self.events).await
+        let mut writes = Writes::default();
+        tickets.for_each(|cur| writes.push(cur));
+        writes.events(&self.events);
+        writes.write(tx).await
     }
 }

@@ -1,5 +1,6 @@
-//! The multi-row upsert of the tickets a batch created or changed: one `UNNEST` statement,
-//! column by column.
+//! A batch's writes in one statement: the multi-row upsert of the tickets it created or
+//! changed, the ordering keys it advanced and the lifecycle events it derived, each an
+//! `UNNEST` of column arrays. One statement is one round trip, and one commit covers all.
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -7,12 +8,39 @@ use sqlx::PgConnection;
 use steward_kit::Error;
 use steward_kit::time::from_timestamp;
 
-use super::ingest::{Current, source_name};
+use super::ingest::{Current, Write, source_name};
+use crate::domain::events::Event;
 use crate::linker::LinkKeys;
 
-/// The ticket rows of one multi-row upsert, column by column (for `UNNEST`).
+/// What one batch writes, column by column (for `UNNEST`).
 #[derive(Debug, Default)]
-pub(super) struct Upserts {
+pub(super) struct Writes {
+    upserts: Upserts,
+    advances: Advances,
+    events: Events,
+}
+
+/// Tickets whose ordering key alone moved on (UNCHANGED with a newer key).
+#[derive(Debug, Default)]
+struct Advances {
+    id: Vec<String>,
+    snapshot: Vec<Vec<u8>>,
+    update_time: Vec<DateTime<Utc>>,
+}
+
+/// Lifecycle events, in the order they are recorded.
+#[derive(Debug, Default)]
+struct Events {
+    ticket_id: Vec<String>,
+    kind: Vec<&'static str>,
+    event_time: Vec<DateTime<Utc>>,
+    from_value: Vec<String>,
+    to_value: Vec<String>,
+}
+
+/// The ticket rows of the multi-row upsert.
+#[derive(Debug, Default)]
+struct Upserts {
     id: Vec<String>,
     source: Vec<&'static str>,
     instance: Vec<String>,
@@ -33,9 +61,115 @@ pub(super) struct Upserts {
     reopens: Vec<i32>,
 }
 
+impl Writes {
+    /// Adds what `cur` needs written, if anything.
+    pub(super) fn push(&mut self, cur: &Current) {
+        match cur.write {
+            Write::Nothing => {}
+            Write::Advance => {
+                self.advances.id.push(cur.id.clone());
+                self.advances.snapshot.push(cur.ticket.encode_to_vec());
+                self.advances.update_time.push(cur.key.update_time);
+            }
+            Write::Upsert => self.upserts.push(cur),
+        }
+    }
+
+    /// Adds lifecycle events of tickets (by id), in order.
+    pub(super) fn events(&mut self, events: &[(String, Event)]) {
+        for (id, e) in events {
+            self.events.ticket_id.push(id.clone());
+            self.events.kind.push(e.kind.as_str_name());
+            self.events.event_time.push(e.event_time);
+            self.events.from_value.push(e.from_value.clone());
+            self.events.to_value.push(e.to_value.clone());
+        }
+    }
+
+    /// Writes everything pushed (nothing when nothing was).
+    pub(super) async fn write(&self, tx: &mut PgConnection) -> Result<(), Error> {
+        let (u, a, e) = (&self.upserts, &self.advances, &self.events);
+        if u.id.is_empty() && a.id.is_empty() {
+            return Ok(()); // events come only with upserts
+        }
+        // Data-modifying CTEs all run, referenced or not; the events' foreign key checks run
+        // at the end of the statement, after the tickets are in.
+        sqlx::query(
+            "WITH upserted AS (
+                 INSERT INTO ticket.tickets AS t (id, source, source_instance, external_id,
+                     account_id, link_state, ref_system, ref_id, requester_email, status,
+                     priority, category, created_time, source_update_time, deleted,
+                     content_hash, snapshot, observed_reopens)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[],
+                     $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                     $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[],
+                     $15::bool[], $16::bytea[], $17::bytea[], $18::int[])
+                 ON CONFLICT (id) DO UPDATE SET
+                     account_id = EXCLUDED.account_id, link_state = EXCLUDED.link_state,
+                     ref_system = EXCLUDED.ref_system, ref_id = EXCLUDED.ref_id,
+                     requester_email = EXCLUDED.requester_email, status = EXCLUDED.status,
+                     priority = EXCLUDED.priority, category = EXCLUDED.category,
+                     created_time = EXCLUDED.created_time,
+                     source_update_time = EXCLUDED.source_update_time,
+                     deleted = EXCLUDED.deleted, content_hash = EXCLUDED.content_hash,
+                     snapshot = EXCLUDED.snapshot, observed_reopens = EXCLUDED.observed_reopens,
+                     update_time = now(), ingest_time = now(), version = t.version + 1
+                 RETURNING 1),
+             advanced AS (
+                 UPDATE ticket.tickets t
+                 SET snapshot = a.snapshot, source_update_time = a.update_time,
+                     ingest_time = now()
+                 FROM UNNEST($19::text[], $20::bytea[], $21::timestamptz[])
+                      AS a(id, snapshot, update_time)
+                 WHERE t.id = a.id
+                 RETURNING 1),
+             events AS (
+                 INSERT INTO ticket.ticket_events (ticket_id, kind, event_time, from_value,
+                     to_value)
+                 SELECT ticket_id, kind, event_time, from_value, to_value
+                 FROM UNNEST($22::text[], $23::text[], $24::timestamptz[], $25::text[],
+                          $26::text[])
+                      WITH ORDINALITY AS e(ticket_id, kind, event_time, from_value, to_value, n)
+                 ORDER BY n
+                 RETURNING 1)
+             SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM advanced),
+                    (SELECT count(*) FROM events)",
+        )
+        .bind(&u.id)
+        .bind(&u.source)
+        .bind(&u.instance)
+        .bind(&u.external_id)
+        .bind(&u.account_id)
+        .bind(&u.link_state)
+        .bind(&u.ref_system)
+        .bind(&u.ref_id)
+        .bind(&u.email)
+        .bind(&u.status)
+        .bind(&u.priority)
+        .bind(&u.category)
+        .bind(&u.created)
+        .bind(&u.updated)
+        .bind(&u.deleted)
+        .bind(&u.hash)
+        .bind(&u.snapshot)
+        .bind(&u.reopens)
+        .bind(&a.id)
+        .bind(&a.snapshot)
+        .bind(&a.update_time)
+        .bind(&e.ticket_id)
+        .bind(&e.kind)
+        .bind(&e.event_time)
+        .bind(&e.from_value)
+        .bind(&e.to_value)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+}
+
 impl Upserts {
     /// Adds the row of `cur`.
-    pub(super) fn push(&mut self, cur: &Current) {
+    fn push(&mut self, cur: &Current) {
         let t = &cur.ticket;
         let keys = LinkKeys::of(t);
         let (ref_system, ref_id) = keys.account_ref.unzip();
@@ -57,53 +191,5 @@ impl Upserts {
         self.hash.push(cur.key.content_hash.clone());
         self.snapshot.push(t.encode_to_vec());
         self.reopens.push(cur.observed_reopens);
-    }
-
-    /// Writes the rows pushed (nothing when none were).
-    pub(super) async fn write(&self, tx: &mut PgConnection) -> Result<(), Error> {
-        if self.id.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO ticket.tickets AS t (id, source, source_instance, external_id, account_id,
-                 link_state, ref_system, ref_id, requester_email, status, priority, category,
-                 created_time, source_update_time, deleted, content_hash, snapshot,
-                 observed_reopens)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                 $12::text[], $13::timestamptz[], $14::timestamptz[], $15::bool[], $16::bytea[],
-                 $17::bytea[], $18::int[])
-             ON CONFLICT (id) DO UPDATE SET
-                 account_id = EXCLUDED.account_id, link_state = EXCLUDED.link_state,
-                 ref_system = EXCLUDED.ref_system, ref_id = EXCLUDED.ref_id,
-                 requester_email = EXCLUDED.requester_email, status = EXCLUDED.status,
-                 priority = EXCLUDED.priority, category = EXCLUDED.category,
-                 created_time = EXCLUDED.created_time,
-                 source_update_time = EXCLUDED.source_update_time, deleted = EXCLUDED.deleted,
-                 content_hash = EXCLUDED.content_hash, snapshot = EXCLUDED.snapshot,
-                 observed_reopens = EXCLUDED.observed_reopens,
-                 update_time = now(), ingest_time = now(), version = t.version + 1",
-        )
-        .bind(&self.id)
-        .bind(&self.source)
-        .bind(&self.instance)
-        .bind(&self.external_id)
-        .bind(&self.account_id)
-        .bind(&self.link_state)
-        .bind(&self.ref_system)
-        .bind(&self.ref_id)
-        .bind(&self.email)
-        .bind(&self.status)
-        .bind(&self.priority)
-        .bind(&self.category)
-        .bind(&self.created)
-        .bind(&self.updated)
-        .bind(&self.deleted)
-        .bind(&self.hash)
-        .bind(&self.snapshot)
-        .bind(&self.reopens)
-        .execute(tx)
-        .await?;
-        Ok(())
     }
 }
