@@ -12,9 +12,11 @@ use crate::domain::validate::Snapshot;
 use crate::store::{ItemResult, Store};
 
 /// Transactions written at once; calls arriving meanwhile wait and join the next batch.
-const WRITERS: usize = 4;
-/// Most calls in one transaction.
-const MAX_GROUP: usize = 256;
+/// Two keep Postgres and this process both busy; more only split the waiting calls into
+/// smaller groups, each paying its own round trips and commit.
+const WRITERS: usize = 2;
+/// Most calls in one transaction (as many as a streamed batch).
+const MAX_GROUP: usize = 500;
 
 type Job = (Snapshot, oneshot::Sender<ItemResult>);
 

@@ -230,6 +230,81 @@ async fn one_ticket_several_times_in_one_stream_is_ordered_by_its_key() {
     assert_eq!(list_all(&mut s.client, all_tickets()).await.len(), 2);
 }
 
+/// Round `round` of ticket `n` in [`rounds_stream`]: created, then opened (newer), an older
+/// pending snapshot, the opened one again, and the opened one with a newer key only.
+fn round(n: usize, round: usize) -> pb::StreamIngestTicketsRequest {
+    let mut t = ticket(&format!("r-{n}"));
+    if round > 0 {
+        t.status = pb::TicketStatus::Open as i32;
+        t.status_raw = "open".into();
+        t.source_update_time = ts(at(10));
+    }
+    match round {
+        2 => {
+            t.status = pb::TicketStatus::Pending as i32;
+            t.status_raw = "pending".into();
+            t.source_update_time = ts(at(5));
+        }
+        4 => t.source_update_time = ts(at(20)),
+        _ => {}
+    }
+    item(&format!("{n}/{round}"), t)
+}
+
+/// Every ticket's round 0, then every ticket's round 1, and so on: one ticket's snapshots
+/// are 300 items apart, so they fall in different batches, written while the earlier ones
+/// may still be in flight.
+fn rounds_stream(rounds: usize) -> Vec<pb::StreamIngestTicketsRequest> {
+    (0..rounds).flat_map(|r| (0..300).map(move |n| round(n, r))).collect()
+}
+
+#[tokio::test]
+async fn snapshots_of_one_ticket_in_different_batches_are_ordered_by_its_key() {
+    let mut s = start().await;
+    use pb::IngestOutcome::*;
+    let (answers, end) = stream_all(&mut s.client, rounds_stream(5)).await;
+    end.expect("OK");
+    assert_eq!(answers.len(), 1500);
+    let expected = [Created, Updated, Stale, Unchanged, Unchanged];
+    for (i, answer) in answers.iter().enumerate() {
+        let (r, n) = (i / 300, i % 300);
+        assert_eq!(answer.item_id, format!("{n}/{r}"), "answers come in request order");
+        assert_eq!(ingested(answer).outcome(), expected[r], "ticket {n}, round {r}");
+        assert_eq!(ingested(answer).ticket, ingested(&answers[n]).ticket, "one name per ticket");
+    }
+    use pb::TicketEventKind as E;
+    let name = ingested(&answers[7]).ticket.clone();
+    assert_eq!(event_kinds(&mut s.client, &name).await, [E::Created, E::StatusChanged]);
+    let stored = list_all(&mut s.client, all_tickets()).await;
+    assert_eq!(stored.len(), 300);
+    for t in &stored {
+        assert_eq!(t.status(), pb::TicketStatus::Open, "{}: regressed", t.name);
+        assert_eq!(t.source_update_time, ts(at(20)), "{}: the newest key is kept", t.name);
+    }
+
+    // A replay: every snapshot is now older than or equal to the stored one, nothing written.
+    let (replay, end) = stream_all(&mut s.client, rounds_stream(5)).await;
+    end.expect("OK");
+    for (i, answer) in replay.iter().enumerate() {
+        let expected = if i / 300 == 4 { Unchanged } else { Stale };
+        assert_eq!(ingested(answer).outcome(), expected, "item {}", answer.item_id);
+    }
+    assert_eq!(list_all(&mut s.client, all_tickets()).await, stored, "the replay wrote");
+
+    // A replay with one ticket moved on in its last round: that one is written, in order.
+    let mut items = rounds_stream(5);
+    let last = items.len() - 1;
+    t(&mut items[last]).status = pb::TicketStatus::Solved as i32;
+    t(&mut items[last]).status_raw = "solved".into();
+    t(&mut items[last]).source_update_time = ts(at(30));
+    let (answers, end) = stream_all(&mut s.client, items).await;
+    end.expect("OK");
+    assert_eq!(ingested(&answers[last]).outcome(), Updated);
+    assert_eq!(ingested(&answers[last - 1]).outcome(), Unchanged);
+    let name = ingested(&answers[last]).ticket.clone();
+    assert_eq!(get(&mut s.client, &name).await.status(), pb::TicketStatus::Solved);
+}
+
 #[tokio::test]
 async fn an_over_long_item_id_is_refused_alone() {
     let mut s = start().await;
