@@ -115,11 +115,9 @@ impl Scorer {
                 scores.push(NewScore { score, reason, summaries: inputs.summaries });
             }
         }
-        let mut stored: HashMap<String, Stored> = HashMap::new();
-        let saved = self.store.save_scores(scores.clone(), now).await?;
-        for (score, outcome) in scores.iter().zip(saved) {
-            stored.insert(score.score.account.clone(), outcome);
-        }
+        let saved = self.store.save_scores(&scores, now).await?;
+        let mut stored: HashMap<String, Stored> =
+            scores.into_iter().map(|s| s.score.account).zip(saved).collect();
         for account in gone {
             let outcome = self.store.remove_score(&account, now).await?;
             stored.insert(account, outcome);

@@ -165,7 +165,7 @@ impl Store {
     /// Answers in the order of `scores`.
     pub async fn save_scores(
         &self,
-        scores: Vec<NewScore>,
+        scores: &[NewScore],
         inputs_time: DateTime<Utc>,
     ) -> Result<Vec<Stored>, Error> {
         let mut tx = self.pool.begin().await?;
@@ -178,7 +178,7 @@ impl Store {
         let mut changed = ScoreRows::default();
         let mut feed: (Vec<String>, Vec<Vec<u8>>) = Default::default();
         let mut outcomes = Vec::with_capacity(scores.len());
-        for NewScore { mut score, reason, summaries } in scores {
+        for NewScore { score, reason, summaries } in scores {
             let account = score.account.clone();
             let stored = current.remove(&account);
             if let Some((_, stored_inputs)) = &stored
@@ -187,7 +187,7 @@ impl Store {
                 outcomes.push(Stored::Superseded);
                 continue;
             }
-            for (window, summary) in &summaries {
+            for (window, summary) in summaries {
                 inputs.0.push(account.clone());
                 inputs.1.push(*window);
                 inputs.2.push(summary.encode_to_vec());
@@ -195,7 +195,7 @@ impl Store {
             let before = stored.map(|(s, _)| s);
             let evaluated =
                 score.evaluate_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
-            if !explain::changed(before.as_ref(), &score) {
+            if !explain::changed(before.as_ref(), score) {
                 let mut body = before.unwrap_or_default();
                 body.evaluate_time = score.evaluate_time;
                 kept.0.push(account);
@@ -204,12 +204,13 @@ impl Store {
                 outcomes.push(Stored::Unchanged);
                 continue;
             }
+            let mut score = score.clone();
             if let Some(b) = &before {
                 score.previous_score = b.score;
                 score.previous_band = b.band;
                 score.previous_compute_time = b.compute_time;
             }
-            let change = change_of(before.as_ref(), &score, reason);
+            let change = change_of(before.as_ref(), &score, *reason);
             let compute_time =
                 score.compute_time.as_ref().and_then(from_timestamp).unwrap_or(inputs_time);
             changed.push(&score, compute_time);

@@ -2,6 +2,7 @@
 //! Postgres and the real account and ticket-ingest services: each test starts all three on a
 //! fresh database and checks what `proto/steward/health/v1/health.proto` documents.
 
+mod batches;
 mod live;
 mod measurements;
 mod operations;
