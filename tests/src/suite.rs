@@ -27,8 +27,9 @@ pub type Health = HealthScoringServiceClient<Intercepted>;
 /// The playbook client.
 pub type Playbooks = PlaybookServiceClient<Intercepted>;
 
-/// Suites running at once in one test process. Each holds up to ~26 Postgres connections
-/// (pools of 4, plus the feed consumers' lease connections), and the server is shared.
+/// Suites running at once in one test process. Each holds up to ~27 Postgres connections
+/// (service pools of 4, the feed consumers' lease connections, its own pool of 5), and the
+/// server is shared.
 static SLOTS: Semaphore = Semaphore::const_new(2);
 
 /// How the services pace themselves: changes to an account gather this long before it is
