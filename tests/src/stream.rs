@@ -7,15 +7,16 @@
 //! (one category, in ONBOARDING or ADOPTION) or souring (BAD ratings after GOOD ones). Some
 //! renew within 90 days.
 //!
-//! The stream is built so that where it ends does not depend on how it was taken in: every
-//! account's history comes before its current month, and after the history (where every
-//! component scores 100) each ticket can only lower a score — more HIGH tickets, more volume,
-//! BAD ratings, young open tickets (a backlog under 3 days scores 100 like none). Bands only
-//! worsen and every trigger's count only grows, so an account that ends RED entered RED on
-//! the way and one that ends GREEN never left it: the runs started depend on the final state
-//! alone, however re-scores and evaluations were batched, interrupted or repeated. Times are
-//! at least an hour from every window's edge, so the minutes between two runs of a test
-//! change no figure.
+//! The stream is built so that where it ends does not depend on how it was taken in. All
+//! histories are sent first, and answered (so committed: a call's batches may commit out of
+//! order, but it ends only once all its items have), before any current month. After the
+//! history, where every component scores 100, each ticket can only lower a score — more
+//! HIGH tickets, more volume, BAD ratings, young open tickets (a backlog under 3 days scores
+//! 100 like none). Bands only worsen and every trigger's count only grows, so an account
+//! that ends RED entered RED on the way and one that ends GREEN never left it: the runs
+//! started depend on the final state alone, however re-scores and evaluations were batched,
+//! interrupted or repeated. Times are at least an hour from every window's edge, so the
+//! minutes between two runs of a test change no figure.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -23,6 +24,7 @@ use std::ops::Range;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use steward_proto::ticket::v1 as ticket_pb;
 use ticket_pb::IngestOutcome;
@@ -45,12 +47,14 @@ pub struct PlannedAccount {
     pub renews_in_days: Option<i64>,
 }
 
-/// Accounts and the ticket stream to send for them, in order.
+/// Accounts and the ticket stream to send for them: every account's history, then every
+/// account's current month, each part shuffled across accounts.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub now: DateTime<Utc>,
     pub accounts: Vec<PlannedAccount>,
-    pub tickets: Vec<ticket_pb::Ticket>,
+    pub history: Vec<ticket_pb::Ticket>,
+    pub current: Vec<ticket_pb::Ticket>,
 }
 
 /// What an account's current month looks like.
@@ -68,7 +72,7 @@ impl Plan {
     /// timed relative to `now`.
     pub fn new(seed: u64, accounts: usize, per_account: usize, now: DateTime<Utc>) -> Plan {
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut keyed: Vec<(f64, ticket_pb::Ticket)> = Vec::new();
+        let (mut history, mut current) = (Vec::new(), Vec::new());
         let mut planned = Vec::new();
         for i in 0..accounts {
             let domain = format!("acct{i:04}.example");
@@ -90,20 +94,24 @@ impl Plan {
                 _ => None,
             };
             let mut account = Account { domain: &domain, now, next_id: 0, rng: &mut rng };
-            let (history, current) = account.tickets(profile, per_account);
-            // History keys in [start, start + 0.25), current ones in [start + 0.25,
-            // start + 0.5): sorted by key, accounts interleave and each keeps its order.
-            let start = rng.random_range(0.0..0.5);
-            for t in history {
-                keyed.push((start + rng.random_range(0.0..0.25), t));
-            }
-            for t in current {
-                keyed.push((start + 0.25 + rng.random_range(0.0..0.25), t));
-            }
+            let (past, month) = account.tickets(profile, per_account);
+            history.extend(past);
+            current.extend(month);
             planned.push(PlannedAccount { domain, stage, renews_in_days });
         }
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Plan { now, accounts: planned, tickets: keyed.into_iter().map(|(_, t)| t).collect() }
+        history.shuffle(&mut rng);
+        current.shuffle(&mut rng);
+        Plan { now, accounts: planned, history, current }
+    }
+
+    /// How many tickets the stream has.
+    pub fn ticket_count(&self) -> usize {
+        self.history.len() + self.current.len()
+    }
+
+    /// Sends the stream: the histories, then the current months (see the module header).
+    pub async fn ingest(&self, tickets: &mut Tickets, progress: &watch::Sender<usize>) -> Tally {
+        ingest(tickets, &[&self.history, &self.current], progress).await
     }
 
     /// Creates the plan's accounts and contracts, a few at once; account name → domain.
@@ -232,16 +240,17 @@ pub struct Tally {
     pub refused: Vec<String>,
 }
 
-/// Sends `tickets` through `StreamIngestTickets`, in calls of [`CALL_ITEMS`], reading the
-/// answers as they come; `progress` counts the answered items.
-pub async fn ingest(
+/// Sends each of `parts` through `StreamIngestTickets` in calls of at most [`CALL_ITEMS`],
+/// one part after the other (a call never mixes two), reading the answers as they come;
+/// `progress` counts the answered items.
+async fn ingest(
     tickets: &mut Tickets,
-    items: &[ticket_pb::Ticket],
+    parts: &[&[ticket_pb::Ticket]],
     progress: &watch::Sender<usize>,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut answered = 0;
-    for chunk in items.chunks(CALL_ITEMS) {
+    for chunk in parts.iter().flat_map(|part| part.chunks(CALL_ITEMS)) {
         let requests: Vec<ticket_pb::StreamIngestTicketsRequest> = chunk
             .iter()
             .map(|t| ticket_pb::StreamIngestTicketsRequest {

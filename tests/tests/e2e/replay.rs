@@ -11,7 +11,7 @@ use steward_e2e::Suite;
 use steward_e2e::data::{Priority, Stage, create_account, ingest, ticket};
 use steward_e2e::outcome::{all_runs, health_changes, score_history, support_changes};
 use steward_e2e::settle::settle;
-use steward_e2e::stream::{self, Plan, Tally};
+use steward_e2e::stream::{Plan, Tally};
 use steward_testkit::eventually;
 use tokio::sync::watch;
 
@@ -23,8 +23,8 @@ async fn a_stream_sent_twice_changes_nothing_the_second_time() {
     let domains = plan.create_accounts(&s.accounts).await;
     let marker = create_account(&mut s.accounts, "marker.example", Stage::Established).await;
     let (progress, _) = watch::channel(0);
-    let n = plan.tickets.len();
-    let first = stream::ingest(&mut s.tickets, &plan.tickets, &progress).await;
+    let n = plan.ticket_count();
+    let first = plan.ingest(&mut s.tickets, &progress).await;
     assert_eq!(first, Tally { created: n, ..Tally::default() });
     settle(&s).await;
 
@@ -37,7 +37,7 @@ async fn a_stream_sent_twice_changes_nothing_the_second_time() {
     let runs = all_runs(&mut s.playbooks).await;
     assert!(!runs.is_empty(), "the stream should start some runs");
 
-    let second = stream::ingest(&mut s.tickets, &plan.tickets, &progress).await;
+    let second = plan.ingest(&mut s.tickets, &progress).await;
     assert_eq!(second, Tally { unchanged: n, ..Tally::default() });
 
     // The marker's change becomes visible only after every earlier commit has: what the

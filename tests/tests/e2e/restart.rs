@@ -1,6 +1,7 @@
 //! Crashes change no outcome. The same 10,000-ticket stream over 200 accounts goes through
 //! two suites on two fresh databases: one left alone, the other with health-scoring killed
-//! (SIGKILL) and restarted a third of the way through, and playbook two thirds of the way.
+//! (SIGKILL) and restarted halfway through the accounts' histories, and playbook a third of
+//! the way through their current months, while runs are starting.
 //! Once both have settled, every account has the same score and band in both, and the same
 //! playbook runs — one at most per account and playbook. The stream's outcome does not
 //! depend on how its processing was batched or interrupted (see `steward_e2e::stream`), so
@@ -12,7 +13,7 @@ use std::fmt::Debug;
 use chrono::Utc;
 use steward_e2e::outcome::Outcome;
 use steward_e2e::settle::settle;
-use steward_e2e::stream::{self, Plan, Tally};
+use steward_e2e::stream::{Plan, Tally};
 use steward_e2e::{Service, Suite};
 use steward_proto::health::v1::HealthBand;
 use tokio::sync::watch;
@@ -27,7 +28,7 @@ const PLAYBOOKS: [&str; 4] = [
 #[tokio::test]
 async fn killing_health_scoring_then_playbook_mid_stream_changes_no_score_and_no_run() {
     let plan = Plan::new(42, 200, 50, Utc::now());
-    assert_eq!(plan.tickets.len(), 10_000);
+    assert_eq!(plan.ticket_count(), 10_000);
     let (calm, interrupted) = tokio::join!(run(&plan, false), run(&plan, true));
 
     // The comparison means something: the stream reaches every band and every playbook.
@@ -51,17 +52,17 @@ async fn run(plan: &Plan, interrupt: bool) -> Outcome {
     let domains = plan.create_accounts(&s.accounts).await;
     let (progress, mut answered) = watch::channel(0);
     let mut tickets = s.tickets.clone();
-    let streamed = stream::ingest(&mut tickets, &plan.tickets, &progress);
+    let streamed = plan.ingest(&mut tickets, &progress);
     let crashes = async {
         if interrupt {
-            let _ = answered.wait_for(|n| *n >= 3_500).await;
+            let _ = answered.wait_for(|n| *n >= plan.history.len() / 2).await;
             s.kill_and_restart(Service::HealthScoring).await;
-            let _ = answered.wait_for(|n| *n >= 7_000).await;
+            let _ = answered.wait_for(|n| *n >= plan.history.len() + plan.current.len() / 3).await;
             s.kill_and_restart(Service::Playbook).await;
         }
     };
     let (tally, ()) = tokio::join!(streamed, crashes);
-    assert_eq!(tally, Tally { created: plan.tickets.len(), ..Tally::default() });
+    assert_eq!(tally, Tally { created: plan.ticket_count(), ..Tally::default() });
     settle(&s).await;
     Outcome::read(&s, &domains).await
 }
