@@ -3,7 +3,8 @@
 //! baseline for the same rows measured in the same run. Prints figures; asserts nothing.
 //!
 //! `cargo bench -p steward-ticket-ingest --bench ingest` (uses DATABASE_URL, a local server,
-//! or a private cluster, like the tests). `BENCH_TICKETS` sets the streamed count.
+//! or a private cluster, like the tests). `BENCH_TICKETS` sets the streamed count,
+//! `BENCH_UNARY_CALLERS` the concurrent unary callers (8).
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,6 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 const ACCOUNTS: usize = 100;
-const UNARY_CLIENTS: usize = 8;
 const UNARY_SECS: u64 = 8;
 
 fn base() -> DateTime<Utc> {
@@ -85,8 +85,11 @@ fn line(what: &str, count: usize, elapsed: Duration, h: Option<&Histogram<u64>>)
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let total: usize =
-        std::env::var("BENCH_TICKETS").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let setting = |name: &str, default: usize| {
+        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let total = setting("BENCH_TICKETS", 50_000);
+    let unary_clients = setting("BENCH_UNARY_CALLERS", 8);
     let db = TestDb::new().await;
     let account = spawn::<AccountService>(&db, Default::default()).await?;
     let args = TicketIngestArgs {
@@ -115,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
         accounts.create_account(req).await?;
     }
     println!(
-        "ticket-ingest benchmark: {total} streamed tickets, {ACCOUNTS} accounts, {UNARY_CLIENTS} unary clients"
+        "ticket-ingest benchmark: {total} streamed tickets, {ACCOUNTS} accounts, {unary_clients} unary clients"
     );
 
     // Streaming: one stream, the client sending as fast as flow control lets it.
@@ -177,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(UNARY_SECS);
     let started = Instant::now();
     let mut workers = Vec::new();
-    for w in 0..UNARY_CLIENTS {
+    for w in 0..unary_clients {
         let mut client = client.clone();
         workers.push(tokio::spawn(async move {
             let mut h = histogram();
@@ -190,7 +193,7 @@ async fn main() -> anyhow::Result<()> {
                 };
                 client.ingest_ticket(req).await?;
                 h.saturating_record(t0.elapsed().as_micros() as u64);
-                n += UNARY_CLIENTS;
+                n += unary_clients;
             }
             anyhow::Ok(h)
         }));
@@ -200,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
         h.add(w.await??)?;
     }
     line(
-        &format!("unary ingest ({UNARY_CLIENTS} callers)"),
+        &format!("unary ingest ({unary_clients} callers)"),
         h.len() as usize,
         started.elapsed(),
         Some(&h),
@@ -211,52 +214,42 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The physical limit for the same rows: 1,000-row UNNEST upserts straight into Postgres from
-/// two connections, and single-row upserts from four, no gRPC and no service in between.
+/// two connections, and single-row upserts from four, no gRPC and no service in between, into
+/// a table shaped like `ticket.tickets` (same columns and indexes).
 async fn baseline(db: &TestDb, total: usize) -> anyhow::Result<()> {
     let pool = db.pool().await;
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS public.bench_tickets (
-            id text PRIMARY KEY, source text, external_id text, status text, created_time timestamptz,
-            snapshot bytea, UNIQUE (source, external_id))",
-    )
-    .execute(&pool)
-    .await?;
-    let rows: Vec<(String, String, Vec<u8>, DateTime<Utc>)> = (0..total)
-        .map(|n| {
-            let t = ticket("baseline", n);
-            (
-                uuid::Uuid::now_v7().to_string(),
-                n.to_string(),
-                prost::Message::encode_to_vec(&t),
-                base(),
-            )
-        })
-        .collect();
-    let upsert = "INSERT INTO public.bench_tickets (id, source, external_id, status, created_time, snapshot)
-         SELECT i, 'ZENDESK', e, 'NEW', c, s FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) AS u(i, e, s, c)
-         ON CONFLICT (source, external_id) DO UPDATE SET snapshot = EXCLUDED.snapshot";
+    sqlx::query("CREATE TABLE public.bench_tickets (LIKE ticket.tickets INCLUDING ALL)")
+        .execute(&pool)
+        .await?;
+    let rows: Vec<Row> = (0..total).map(Row::of).collect();
+    let columns = "id, source, source_instance, external_id, account_id, link_state, ref_system,
+         ref_id, requester_email, status, priority, category, created_time, source_update_time,
+         deleted, content_hash, snapshot";
+    let upsert = format!(
+        "INSERT INTO public.bench_tickets ({columns})
+         SELECT i, 'SOURCE_ZENDESK', 'baseline', e, a, 'LINK_STATE_BY_ACCOUNT_REF', 'zendesk', r,
+                m, 'TICKET_STATUS_OPEN', 'TICKET_PRIORITY_HIGH', 'billing', c, c, false, h, s
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::timestamptz[], $7::bytea[], $8::bytea[]) AS u(i, e, a, r, m, c, h, s)
+         ON CONFLICT (source, source_instance, external_id) DO UPDATE
+         SET snapshot = EXCLUDED.snapshot, content_hash = EXCLUDED.content_hash"
+    );
     let started = Instant::now();
     let mut tasks = Vec::new();
     for half in rows.chunks(total.div_ceil(2)).map(<[_]>::to_vec) {
-        let pool = pool.clone();
+        let (pool, upsert) = (pool.clone(), upsert.clone());
         tasks.push(tokio::spawn(async move {
             for chunk in half.chunks(1000) {
-                let (ids, ext, snaps, created): (Vec<_>, Vec<_>, Vec<_>, Vec<_>) =
-                    chunk.iter().cloned().fold(
-                        (vec![], vec![], vec![], vec![]),
-                        |(mut a, mut b, mut c, mut d), (i, e, s, t)| {
-                            a.push(i);
-                            b.push(e);
-                            c.push(s);
-                            d.push(t);
-                            (a, b, c, d)
-                        },
-                    );
-                sqlx::query(upsert)
-                    .bind(ids)
-                    .bind(ext)
-                    .bind(snaps)
-                    .bind(created)
+                let column = |f: fn(&Row) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+                sqlx::query(sqlx::AssertSqlSafe(upsert.as_str()))
+                    .bind(column(|r| r.id.clone()))
+                    .bind(column(|r| r.external_id.clone()))
+                    .bind(column(|r| r.account.clone()))
+                    .bind(column(|r| r.account_ref.clone()))
+                    .bind(column(|r| r.email.clone()))
+                    .bind(chunk.iter().map(|r| r.created).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.hash.clone()).collect::<Vec<_>>())
+                    .bind(chunk.iter().map(|r| r.snapshot.clone()).collect::<Vec<_>>())
                     .execute(&pool)
                     .await?;
             }
@@ -269,18 +262,32 @@ async fn baseline(db: &TestDb, total: usize) -> anyhow::Result<()> {
     line("baseline: UNNEST 1,000-row, 2 conns", total, started.elapsed(), None);
 
     sqlx::query("TRUNCATE public.bench_tickets").execute(&pool).await?;
-    let single =
-        "INSERT INTO public.bench_tickets (id, source, external_id, status, created_time, snapshot)
-         VALUES ($1, 'ZENDESK', $2, 'NEW', $4, $3)
-         ON CONFLICT (source, external_id) DO UPDATE SET snapshot = EXCLUDED.snapshot";
+    let single = format!(
+        "INSERT INTO public.bench_tickets ({columns})
+         VALUES ($1, 'SOURCE_ZENDESK', 'baseline', $2, $3, 'LINK_STATE_BY_ACCOUNT_REF', 'zendesk',
+                 $4, $5, 'TICKET_STATUS_OPEN', 'TICKET_PRIORITY_HIGH', 'billing', $6, $6, false,
+                 $7, $8)
+         ON CONFLICT (source, source_instance, external_id) DO UPDATE
+         SET snapshot = EXCLUDED.snapshot, content_hash = EXCLUDED.content_hash"
+    );
     let n = total.min(20_000);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for quarter in rows[..n].chunks(n.div_ceil(4)).map(<[_]>::to_vec) {
-        let pool = pool.clone();
+        let (pool, single) = (pool.clone(), single.clone());
         tasks.push(tokio::spawn(async move {
-            for (i, e, s, c) in quarter {
-                sqlx::query(single).bind(i).bind(e).bind(s).bind(c).execute(&pool).await?;
+            for r in quarter {
+                sqlx::query(sqlx::AssertSqlSafe(single.as_str()))
+                    .bind(r.id)
+                    .bind(r.external_id)
+                    .bind(r.account)
+                    .bind(r.account_ref)
+                    .bind(r.email)
+                    .bind(r.created)
+                    .bind(r.hash)
+                    .bind(r.snapshot)
+                    .execute(&pool)
+                    .await?;
             }
             anyhow::Ok(())
         }));
@@ -290,4 +297,35 @@ async fn baseline(db: &TestDb, total: usize) -> anyhow::Result<()> {
     }
     line("baseline: single-row, 4 conns", n, started.elapsed(), None);
     Ok(())
+}
+
+/// A baseline row: what the service stores for ticket `n`, without its work.
+#[derive(Debug, Clone)]
+struct Row {
+    id: String,
+    external_id: String,
+    account: String,
+    account_ref: String,
+    email: String,
+    created: DateTime<Utc>,
+    hash: Vec<u8>,
+    snapshot: Vec<u8>,
+}
+
+impl Row {
+    fn of(n: usize) -> Self {
+        let t = ticket("baseline", n);
+        let snapshot = prost::Message::encode_to_vec(&t);
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            external_id: n.to_string(),
+            account: format!("account-{}", n % ACCOUNTS),
+            account_ref: format!("org-{}", n % ACCOUNTS),
+            email: format!("user{}@customer{}.com", n % 50, n % ACCOUNTS),
+            created: base(),
+            // As long as the service's SHA-256.
+            hash: snapshot.iter().copied().cycle().take(32).collect(),
+            snapshot,
+        }
+    }
 }
