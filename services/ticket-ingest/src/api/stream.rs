@@ -6,18 +6,18 @@
 //!
 //! Overlapping batches stay in order: a batch begins only once the batch before it holds
 //! the locks of its keys (or is answered), so it waits for that batch's commit on every
-//! ticket they share and sees its effects (see [`Progress`]).
+//! ticket they share and sees its effects, and it commits after that batch (see [`Turn`]).
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use futures_util::{FutureExt, future::BoxFuture};
 use steward_kit::Error;
 use steward_proto::ticket::v1 as pb;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
 use crate::domain::validate;
-use crate::store::{ItemResult, Progress, Store};
+use crate::store::{ItemResult, Store, Turn, Turns};
 
 /// Most items read ahead of the answers sent (the API promises 500).
 const MAX_READ_AHEAD: usize = 500;
@@ -80,8 +80,7 @@ async fn run(
     let mut writing: FuturesOrdered<Writing> = FuturesOrdered::new();
     // Items read and not yet answered.
     let mut unanswered = 0;
-    // How the next batch learns where the last one has got.
-    let mut previous: Option<oneshot::Receiver<Progress>> = None;
+    let mut turns = Turns::default();
     loop {
         let may_read = state.open() && writing.len() < IN_FLIGHT && unanswered < MAX_READ_AHEAD;
         if !may_read && writing.is_empty() {
@@ -118,12 +117,11 @@ async fn run(
                     continue;
                 }
                 unanswered += items.len();
-                let (progress, next) = oneshot::channel();
-                let after = previous.replace(next);
+                let turn = turns.turn();
                 let store = store.clone();
                 let ids: Vec<String> = items.iter().map(|i| i.item_id.clone()).collect();
                 // A task of its own, so that two batches' work runs on two cores.
-                let batch = tokio::spawn(async move { answer(&store, items, after, progress).await });
+                let batch = tokio::spawn(async move { answer(&store, items, turn).await });
                 writing.push_back(
                     async move {
                         let answers = batch.await.unwrap_or_else(|e| {
@@ -160,8 +158,7 @@ async fn send(tx: &mpsc::Sender<Reply>, ids: Vec<String>, answers: Vec<ItemResul
 async fn answer(
     store: &Store,
     items: Vec<pb::StreamIngestTicketsRequest>,
-    after: Option<oneshot::Receiver<Progress>>,
-    progress: oneshot::Sender<Progress>,
+    turn: Turn,
 ) -> Result<Vec<ItemResult>, Error> {
     let mut answers: Vec<Option<ItemResult>> = Vec::with_capacity(items.len());
     let (mut snapshots, mut positions) = (Vec::new(), Vec::new());
@@ -179,7 +176,7 @@ async fn answer(
             Err(e) => answers.push(Some(Err(e))),
         }
     }
-    let results = store.ingest_after(snapshots, after, progress).await?;
+    let results = store.ingest_after(snapshots, turn).await?;
     for (position, result) in positions.into_iter().zip(results) {
         answers[position] = Some(result);
     }

@@ -62,13 +62,50 @@ pub type ItemResult = Result<pb::IngestTicketResponse, Error>;
 /// How far a stream's batch has got, as the next batch of the stream learns it. Batches of
 /// one stream overlap, yet each must see the effects of every batch before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
+enum Progress {
     /// Answered without writing anything (or there was no batch before): the next batch may
     /// answer from the committed rows.
     Settled,
     /// Holding the locks of its keys, not yet committed: the next batch must take its own
     /// locks, which wait for this batch's commit on every key they share.
     Locked,
+}
+
+/// One stream batch's place in the stream's order: it starts once the batch before has
+/// locked its keys (or answered), and commits only after it, so a stream's batches commit in
+/// the order they were sent.
+#[derive(Debug)]
+pub struct Turn {
+    /// Where the batch before has got, and its end: `done` closes once it has committed or
+    /// given up. `None` for the first batch.
+    previous: Option<(oneshot::Receiver<Progress>, oneshot::Receiver<()>)>,
+    /// Where this batch has got, for the next one.
+    progress: oneshot::Sender<Progress>,
+    /// Dropped (never sent) when this batch has committed or given up.
+    done: oneshot::Sender<()>,
+}
+
+/// The turns of one stream's batches, handed out in order.
+#[derive(Debug, Default)]
+pub struct Turns {
+    last: Option<(oneshot::Receiver<Progress>, oneshot::Receiver<()>)>,
+}
+
+impl Turns {
+    /// The turn of the stream's next batch.
+    pub fn turn(&mut self) -> Turn {
+        let (progress, progress_rx) = oneshot::channel();
+        let (done, done_rx) = oneshot::channel();
+        Turn { previous: self.last.replace((progress_rx, done_rx)), progress, done }
+    }
+}
+
+/// What a writing stream batch owes the batches around it.
+#[derive(Debug)]
+struct Order {
+    progress: oneshot::Sender<Progress>,
+    /// Closes once the batch before has committed or given up.
+    previous_done: Option<oneshot::Receiver<()>>,
 }
 
 impl Store {
@@ -84,31 +121,34 @@ impl Store {
         self.write(items, idempotency, None).await
     }
 
-    /// Ingests a stream's batch once the batch before it (`previous`, `None` for the first)
-    /// allows, and tells the next batch through `progress` as soon as it may start.
+    /// Ingests a stream's batch in its `turn`.
     pub async fn ingest_after(
         &self,
         items: Vec<Snapshot>,
-        previous: Option<oneshot::Receiver<Progress>>,
-        progress: oneshot::Sender<Progress>,
+        turn: Turn,
     ) -> Result<Vec<ItemResult>, Error> {
-        let previous = match previous {
-            None => Progress::Settled,
+        let Turn { previous, progress, done: _done } = turn;
+        let (previous, previous_done) = match previous {
+            None => (Progress::Settled, None),
             // A batch that failed before locking ends the stream; locking is always safe.
-            Some(previous) => previous.await.unwrap_or(Progress::Locked),
+            Some((progress, done)) => (progress.await.unwrap_or(Progress::Locked), Some(done)),
         };
         if items.is_empty() {
-            // Nothing to lock: the next batch follows the one before this.
+            // Nothing to lock or commit: the next batch follows the one before this.
             let _ = progress.send(previous);
+            if let Some(done) = previous_done {
+                let _ = done.await;
+            }
             return Ok(Vec::new());
         }
+        // A settled batch before has ended: nothing of it is left to wait for.
         if previous == Progress::Settled
             && let Some(answers) = self.answer_settled(&items).await?
         {
             let _ = progress.send(Progress::Settled);
             return Ok(answers);
         }
-        self.write(items, None, Some(progress)).await
+        self.write(items, None, Some(Order { progress, previous_done })).await
     }
 
     /// The answers to `items` from the committed rows, when every item is UNCHANGED (with
@@ -127,12 +167,12 @@ impl Store {
         Ok(Some(answers))
     }
 
-    /// Ingests `items` in one transaction, telling `progress` once their keys are locked.
+    /// Ingests `items` in one transaction, in a stream's `order` if any.
     async fn write(
         &self,
         items: Vec<Snapshot>,
         idempotency: Option<(Uuid, &pb::IngestTicketRequest)>,
-        progress: Option<oneshot::Sender<Progress>>,
+        order: Option<Order>,
     ) -> Result<Vec<ItemResult>, Error> {
         let mut tx = self.pool.begin().await?;
         if let Some((request_id, request)) = idempotency
@@ -148,9 +188,10 @@ impl Store {
             return Ok(vec![Ok(response)]);
         }
         lock(&mut tx, &items).await?;
-        if let Some(progress) = progress {
-            let _ = progress.send(Progress::Locked);
-        }
+        let previous_done = order.and_then(|o| {
+            let _ = o.progress.send(Progress::Locked);
+            o.previous_done
+        });
         let (generation, mut current) = stored(&mut *tx, &items).await?;
         self.linker.sync(generation);
         let policies = policies::load(&mut tx).await?;
@@ -170,6 +211,10 @@ impl Store {
                 // Nothing to remember: the retry must run afresh.
                 _ => return Ok(results),
             }
+        }
+        // Safe to wait holding locks: the batch before holds all of its own already.
+        if let Some(done) = previous_done {
+            let _ = done.await;
         }
         tx.commit().await?;
         Ok(results)
@@ -296,14 +341,16 @@ pub(super) fn source_name(v: i32) -> &'static str {
 
 /// Serializes the batch against every other writer of the same tickets, and holds the
 /// writers' lock shared (see [`WRITERS_LOCK`]). One statement: the two locks are independent
-/// (the passes holding the writers' lock exclusively take no ticket locks).
+/// (the passes holding the writers' lock exclusively take no ticket locks). It also takes
+/// the transaction's id, which orders the feed: a stream's next batch, which starts only
+/// after this, gets a later one, so the feed lists a stream's changes in stream order.
 async fn lock(tx: &mut PgConnection, items: &[Snapshot]) -> Result<(), Error> {
     let keys: Vec<String> = items
         .iter()
         .map(|s| format!("{}\u{1f}{}\u{1f}{}", s.key.source, s.key.instance, s.key.external_id))
         .collect();
     sqlx::query(
-        "SELECT pg_advisory_xact_lock_shared($1, $2),
+        "SELECT pg_current_xact_id(), pg_advisory_xact_lock_shared($1, $2),
                 (SELECT count(pg_advisory_xact_lock(h))
                  FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
                        FROM UNNEST($3::text[]) k ORDER BY h) s)",

@@ -22,7 +22,7 @@ use crate::domain::events::Event;
 use crate::domain::sla;
 use crate::linker::Linker;
 
-pub use ingest::{ItemResult, Progress};
+pub use ingest::{ItemResult, Turn, Turns};
 pub use links::AccountFeedHandler;
 pub use support::KpiFilter;
 pub use tickets::{TicketOrder, TicketQuery, TimeRange};
