@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use steward_proto::ticket::v1 as pb;
 use steward_proto::ticket::v1::stream_ingest_tickets_response::Result as Answer;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -51,6 +51,10 @@ pub(crate) struct Load {
     pub(crate) accounts: u64,
     /// The tickets' `source_instance`: new for each run, so every ticket is new.
     pub(crate) instance: String,
+    /// The tickets' times are relative to this, so that a replay sends the same snapshots.
+    pub(crate) now: DateTime<Utc>,
+    /// At most this many requests (a replay: exactly those accepted before).
+    pub(crate) limit: Option<u64>,
 }
 
 /// A stop signal that never fires (for runs that end with their pace).
@@ -73,15 +77,15 @@ pub(crate) async fn drive(
 /// When request `i` goes out: now (closed loop), at its scheduled time (open loop, after
 /// sleeping until then), or `None` when the run is over.
 async fn next_send(
-    pace: &Pace,
+    load: &Load,
     start: Instant,
     i: u64,
     stop: &watch::Receiver<bool>,
 ) -> Option<(Instant, bool)> {
-    if *stop.borrow() {
+    if *stop.borrow() || load.limit.is_some_and(|limit| i >= limit) {
         return None;
     }
-    match pace {
+    match &load.pace {
         Pace::Max(duration) => (start.elapsed() < *duration).then(|| (Instant::now(), false)),
         Pace::Open(schedule) => {
             let at = start + schedule.offset(i)?;
@@ -100,24 +104,24 @@ async fn unary(
         .map(|_| conn.tickets(false).map(|(_, client)| client))
         .collect::<anyhow::Result<_>>()?;
     let permits = Arc::new(Semaphore::new(load.concurrency.max(1)));
-    let (now, start) = (Utc::now(), Instant::now());
+    let start = Instant::now();
     let mut tally = Tally::new(start);
     let mut calls = JoinSet::new();
     for i in 0u64.. {
-        let Some((at, scheduled)) = next_send(&load.pace, start, i, &stop).await else { break };
+        let Some((at, scheduled)) = next_send(load, start, i, &stop).await else { break };
         // Open loop: waiting for a free slot counts (the clock runs from `at`); closed loop:
         // the clock starts once the call can go.
         let permit = permits.clone().acquire_owned().await?;
         let at = if scheduled { at } else { Instant::now() };
         let mut client = clients[i as usize % clients.len()].clone();
         let request = pb::IngestTicketRequest {
-            ticket: Some(ticket(&load.instance, i, load.accounts, now)),
+            ticket: Some(ticket(&load.instance, i, load.accounts, load.now)),
             request_id: String::new(),
         };
         calls.spawn(async move {
             let answer = client.ingest_ticket(request).await;
             drop(permit);
-            (at, Instant::now(), answer.err())
+            (at, Instant::now(), answer.map(|a| a.into_inner().outcome()))
         });
         while let Some(done) = calls.try_join_next() {
             record(&mut tally, done?);
@@ -129,10 +133,12 @@ async fn unary(
     Ok(tally)
 }
 
-fn record(tally: &mut Tally, (at, done, error): (Instant, Instant, Option<tonic::Status>)) {
-    match error {
-        None => tally.ok(at, done),
-        Some(status) => tally.failed(at, done, label(&status)),
+type Answered = (Instant, Instant, Result<pb::IngestOutcome, tonic::Status>);
+
+fn record(tally: &mut Tally, (at, done, answer): Answered) {
+    match answer {
+        Ok(outcome) => tally.ok(at, done, outcome),
+        Err(status) => tally.failed(at, done, label(&status)),
     }
 }
 
@@ -141,13 +147,13 @@ async fn streams(
     load: &Load,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Tally> {
-    let (now, start) = (Utc::now(), Instant::now());
+    let start = Instant::now();
     let count = load.concurrency.max(1) as u64;
     let mut streams = JoinSet::new();
     for s in 0..count {
         // A connection each, as separate adapters would have.
         let (_, client) = conn.tickets(true)?;
-        let lane = Lane { load: load.clone(), index: s, count, start, now };
+        let lane = Lane { load: load.clone(), index: s, count, start };
         streams.spawn(lane.run(client, stop.clone()));
     }
     let mut tally = Tally::new(start);
@@ -163,22 +169,21 @@ struct Lane {
     index: u64,
     count: u64,
     start: Instant,
-    now: chrono::DateTime<Utc>,
 }
 
 impl Lane {
     async fn run(self, mut client: Tickets, stop: watch::Receiver<bool>) -> anyhow::Result<Tally> {
-        let Lane { load, index, count, start, now } = self;
+        let Lane { load, index, count, start } = self;
         let (items, rx) = mpsc::channel(STREAM_BUFFER);
         // Each item's intended send time, in order: answers come in request order.
         let (times_tx, mut times) = mpsc::unbounded_channel::<Instant>();
         let sender = tokio::spawn(async move {
             for k in 0u64.. {
                 let n = k * count + index;
-                let Some((at, _)) = next_send(&load.pace, start, n, &stop).await else { break };
+                let Some((at, _)) = next_send(&load, start, n, &stop).await else { break };
                 let item = pb::StreamIngestTicketsRequest {
                     item_id: n.to_string(),
-                    ticket: Some(ticket(&load.instance, n, load.accounts, now)),
+                    ticket: Some(ticket(&load.instance, n, load.accounts, load.now)),
                 };
                 if times_tx.send(at).is_err() || items.send(item).await.is_err() {
                     break;
@@ -200,7 +205,7 @@ impl Lane {
                     let done = Instant::now();
                     let at = times.recv().await.unwrap_or(done);
                     match answer.result {
-                        Some(Answer::Ingested(_)) => tally.ok(at, done),
+                        Some(Answer::Ingested(r)) => tally.ok(at, done, r.outcome()),
                         Some(Answer::Error(e)) => {
                             tally.failed(at, done, code_name(tonic::Code::from(e.code)));
                         }

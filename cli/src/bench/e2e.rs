@@ -52,7 +52,7 @@ pub(crate) struct E2eArgs {
 pub(crate) async fn run(args: &E2eArgs, conn: &Connection) -> anyhow::Result<Report> {
     let refs = (0..args.accounts).map(workload::account_ref).collect();
     workload::ensure_accounts(conn, refs).await?;
-    let sampler = rss::Sampler::start();
+    let sampler = rss::Sampler::start(conn);
     let mut repeats = Vec::new();
     for r in 1..=args.common.repeat {
         progress(&format!(
@@ -85,6 +85,8 @@ async fn one_run(args: &E2eArgs, conn: &Connection) -> anyhow::Result<Vec<Figure
         concurrency: 1,
         accounts: args.accounts,
         instance: format!("{id}-background"),
+        now: chrono::Utc::now(),
+        limit: None,
     };
     let background = tokio::spawn({
         let conn = conn.clone();

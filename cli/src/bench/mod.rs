@@ -127,6 +127,11 @@ struct IngestArgs {
     #[arg(long)]
     concurrency: Option<usize>,
 
+    /// After each run, send the tickets it stored again, paced the same (an idempotent
+    /// replay: every answer UNCHANGED, nothing written), and report its rate.
+    #[arg(long)]
+    replay: bool,
+
     #[command(flatten)]
     common: Common,
 }
@@ -148,7 +153,7 @@ pub async fn run(args: &BenchArgs, conn: &Connection) -> anyhow::Result<ExitCode
         BenchMode::Ingest(args) => ingest(args, conn).await?,
         BenchMode::E2e(args) => e2e::run(args, conn).await?,
         BenchMode::Rescore(args) => rescore::run(args, conn).await?,
-        BenchMode::Baseline(args) => baseline(args).await?,
+        BenchMode::Baseline(args) => baseline(args, conn).await?,
         BenchMode::Overload(args) => overload::run(args, conn).await?,
         BenchMode::Scale(args) => scale::run(args, conn).await?,
     };
@@ -182,7 +187,7 @@ async fn ingest(args: &IngestArgs, conn: &Connection) -> anyhow::Result<Report> 
         Mode::Unary => 64,
         Mode::Stream => 1,
     });
-    let sampler = rss::Sampler::start();
+    let sampler = rss::Sampler::start(conn);
     let mut repeats = Vec::new();
     for r in 1..=args.common.repeat {
         progress(&format!("repeat {r}/{}: {:?} ingest", args.common.repeat, args.mode));
@@ -192,8 +197,17 @@ async fn ingest(args: &IngestArgs, conn: &Connection) -> anyhow::Result<Report> 
             concurrency,
             accounts: args.accounts,
             instance: workload::run_id("ingest"),
+            now: chrono::Utc::now(),
+            limit: None,
         };
         let tally = drive(conn, &load, never()).await?;
+        let replay = if args.replay {
+            progress(&format!("repeat {r}/{}: replaying the same tickets", args.common.repeat));
+            let load = Load { limit: Some(tally.accepted), ..load };
+            Some(drive(conn, &load, never()).await?)
+        } else {
+            None
+        };
         let base = match (&mut scratch, args.mode) {
             (None, _) => None,
             (Some(s), Mode::Stream) => Some(s.batched(args.duration).await?),
@@ -202,6 +216,20 @@ async fn ingest(args: &IngestArgs, conn: &Connection) -> anyhow::Result<Report> 
         let mut figures = tally.figures("tickets", base);
         if let Rate::PerSecond(rate) = args.rate {
             figures.insert(0, Figure::service("offered tickets/s", "/s", rate));
+        }
+        if let Some(replay) = replay {
+            figures.extend([
+                Figure::service("replay tickets/s", "/s", replay.rate()),
+                Figure::service("replay / first ingest", "x", replay.rate() / tally.rate()),
+                Figure::count("replay answered UNCHANGED", replay.unchanged),
+                Figure::count("replay not UNCHANGED", replay.accepted - replay.unchanged),
+            ]);
+            let errors = replay.errors_within(Duration::ZERO..Duration::MAX);
+            figures.extend(
+                tally::error_figures(&errors)
+                    .into_iter()
+                    .map(|f| Figure { name: format!("replay {}", f.name), ..f }),
+            );
         }
         repeats.push(figures);
     }
@@ -223,12 +251,12 @@ async fn ingest(args: &IngestArgs, conn: &Connection) -> anyhow::Result<Report> 
     Ok(report)
 }
 
-async fn baseline(args: &BaselineArgs) -> anyhow::Result<Report> {
+async fn baseline(args: &BaselineArgs, conn: &Connection) -> anyhow::Result<Report> {
     let mut notes = Vec::new();
     let Some(mut scratch) = args.common.scratch(100, &mut notes).await? else {
         anyhow::bail!("{}", notes.join(" "));
     };
-    let sampler = rss::Sampler::start();
+    let sampler = rss::Sampler::start(conn);
     let mut repeats = Vec::new();
     for r in 1..=args.common.repeat {
         progress(&format!("repeat {r}/{}: baseline", args.common.repeat));

@@ -52,7 +52,7 @@ pub(crate) struct OverloadArgs {
 pub(crate) async fn run(args: &OverloadArgs, conn: &Connection) -> anyhow::Result<Report> {
     let refs = (0..args.accounts).map(workload::account_ref).collect();
     workload::ensure_accounts(conn, refs).await?;
-    let sampler = rss::Sampler::start();
+    let sampler = rss::Sampler::start(conn);
     let mut repeats = Vec::new();
     for r in 1..=args.common.repeat {
         progress(&format!("repeat {r}/{}: capacity", args.common.repeat));
@@ -62,6 +62,8 @@ pub(crate) async fn run(args: &OverloadArgs, conn: &Connection) -> anyhow::Resul
             concurrency,
             accounts: args.accounts,
             instance: workload::run_id("overload"),
+            now: chrono::Utc::now(),
+            limit: None,
         };
         let capacity =
             drive(conn, &load(Pace::Max(args.measure), args.concurrency), never()).await?.rate();

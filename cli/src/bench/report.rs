@@ -141,9 +141,9 @@ impl Report {
         for m in &self.memory {
             rows.push(vec![
                 format!("peak RSS {}", m.process),
-                format!("{:.1} MiB", m.peak_mib),
-                format!("(idle {:.1}, VmHWM {:.1} MiB)", m.start_mib, m.hwm_mib),
-                String::new(),
+                format!("{:.1} MiB (idle {:.1}, VmHWM {:.1})", m.peak_mib, m.start_mib, m.hwm_mib),
+                "-".into(),
+                "-".into(),
             ]);
         }
         let table =
@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(row("latency p99"), ["latency p99", "4.25 ms", "-", "-"]);
         assert_eq!(
             row("peak RSS steward-ticket-ingest"),
-            ["peak RSS steward-ticket-ingest", "61.5 MiB", "(idle 20.0, VmHWM 62.0 MiB)"]
+            ["peak RSS steward-ticket-ingest", "61.5 MiB (idle 20.0, VmHWM 62.0)", "-", "-"]
         );
     }
 }

@@ -27,7 +27,7 @@ pub(crate) async fn run(args: &RescoreArgs, conn: &Connection) -> anyhow::Result
     let refs = (0..args.accounts).map(workload::account_ref).collect();
     workload::ensure_accounts(conn, refs).await?;
     let (peer, mut health) = conn.health(false)?;
-    let sampler = rss::Sampler::start();
+    let sampler = rss::Sampler::start(conn);
     let mut repeats = Vec::new();
     for r in 1..=args.common.repeat {
         progress(&format!("repeat {r}/{}: RescoreAccounts", args.common.repeat));

@@ -1,18 +1,22 @@
-//! Each service process's memory during a run: found by name in `/proc` (the four service
-//! binaries of `steward dev --processes` or a deployment on this machine, or the one
-//! `steward dev` process running them all), VmRSS sampled every 100 ms, plus VmHWM (the
-//! kernel's own peak over the process's life).
+//! Each service process's memory during a run. The processes are the ones listening on
+//! the benchmarked services' ports on this machine (found through `/proc/net/tcp*` and the
+//! processes' sockets), so another suite running beside is not mistaken for this one: the
+//! four binaries of `steward dev --processes`, or the one `steward dev` process serving all
+//! four. VmRSS is sampled every 100 ms; VmHWM (the kernel's own peak over the process's
+//! life) is read too.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The service binaries.
-const SERVICES: [&str; 4] =
-    ["steward-account", "steward-ticket-ingest", "steward-health-scoring", "steward-playbook"];
+use crate::client::Connection;
+
 const EVERY: Duration = Duration::from_millis(100);
+/// `/proc/net/tcp` socket state LISTEN.
+const LISTEN: &str = "0A";
 
 /// One process's memory over the run, in MiB.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,38 +41,89 @@ pub(crate) fn parse_status(text: &str) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// What a process is, from its command line: a service binary, or a one-process
-/// `steward dev`.
-pub(crate) fn identify(cmdline: &[u8]) -> Option<String> {
-    let mut args = cmdline.split(|b| *b == 0).map(String::from_utf8_lossy);
-    let program = args.next()?;
-    let name = program.rsplit('/').next().unwrap_or_default().to_owned();
-    if SERVICES.contains(&name.as_str()) {
-        return Some(name);
-    }
-    // `steward dev --processes` only supervises: its children are the services.
-    let args: Vec<_> = args.collect();
-    (name == "steward"
-        && args.iter().any(|a| a == "dev")
-        && !args.iter().any(|a| a == "--processes"))
-    .then(|| "steward dev (all four services in one process)".to_owned())
+/// The listening sockets of a `/proc/net/tcp` (or `tcp6`) text: (port, socket inode).
+pub(crate) fn parse_listening(text: &str) -> Vec<(u16, u64)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+            if *state != LISTEN {
+                return None;
+            }
+            let port = u16::from_str_radix(local.rsplit(':').next()?, 16).ok()?;
+            Some((port, inode.parse().ok()?))
+        })
+        .collect()
 }
 
-fn processes() -> Vec<(u32, String)> {
-    let me = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let mut found: Vec<(u32, String)> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != me)
-        .filter_map(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            Some((pid, identify(&cmdline)?))
+/// The benchmarked services: (name, port).
+fn services(conn: &Connection) -> Vec<(&'static str, u16)> {
+    [conn.account_peer(), conn.ticket_peer(), conn.health_peer(), conn.playbook_peer()]
+        .into_iter()
+        .filter_map(|peer| {
+            let port = peer.addr.rsplit(':').next()?.trim_end_matches('/').parse().ok()?;
+            Some((peer.service, port))
+        })
+        .collect()
+}
+
+/// The local processes serving `conn`'s services: pid → its name, with the services it
+/// serves when it is not one service's own binary.
+fn processes(conn: &Connection) -> Vec<(u32, String)> {
+    let wanted = services(conn);
+    let mut inodes: BTreeMap<u64, &'static str> = BTreeMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for (port, inode) in parse_listening(&text) {
+            if let Some((name, _)) = wanted.iter().find(|(_, p)| *p == port) {
+                inodes.insert(inode, *name);
+            }
+        }
+    }
+    let mut serving: BTreeMap<u32, Vec<&'static str>> = BTreeMap::new();
+    let Ok(proc) = std::fs::read_dir("/proc") else { return Vec::new() };
+    for pid in proc.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
+        for fd in fds.filter_map(Result::ok) {
+            let link = std::fs::read_link(fd.path()).unwrap_or_default();
+            let inode = link
+                .to_str()
+                .and_then(|l| l.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok());
+            if let Some(name) = inode.and_then(|i| inodes.get(&i)) {
+                let names = serving.entry(pid).or_default();
+                if !names.contains(name) {
+                    names.push(*name);
+                }
+            }
+        }
+    }
+    let mut found: Vec<(u32, String, usize)> = serving
+        .into_iter()
+        .map(|(pid, names)| {
+            let binary = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let binary =
+                String::from_utf8_lossy(binary.split(|b| *b == 0).next().unwrap_or_default())
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            let first = wanted.iter().position(|(n, _)| names.contains(n)).unwrap_or(0);
+            (pid, label(&binary, &names), first)
         })
         .collect();
     // In the suite's start order.
-    found
-        .sort_by_key(|(_, name)| SERVICES.iter().position(|s| s == name).unwrap_or(SERVICES.len()));
-    found
+    found.sort_by_key(|(_, _, first)| *first);
+    found.into_iter().map(|(pid, label, _)| (pid, label)).collect()
+}
+
+/// `steward-ticket-ingest` for a service's own binary, `steward (account, ticket-ingest, …)`
+/// for a process serving several.
+pub(crate) fn label(binary: &str, serves: &[&str]) -> String {
+    match serves {
+        [one] if binary == format!("steward-{one}") => binary.to_owned(),
+        _ => format!("{binary} ({})", serves.join(", ")),
+    }
 }
 
 fn status(pid: u32) -> Option<(u64, u64)> {
@@ -83,10 +138,12 @@ pub(crate) struct Sampler {
 }
 
 impl Sampler {
-    pub(crate) fn start() -> Self {
+    /// Samples the processes serving `conn`'s services.
+    pub(crate) fn start(conn: &Connection) -> Self {
+        let conn = conn.clone();
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
-            let mut memory: Vec<Memory> = processes()
+            let mut memory: Vec<Memory> = processes(&conn)
                 .into_iter()
                 .filter_map(|(pid, process)| {
                     let (rss, hwm) = status(pid)?;
@@ -135,14 +192,20 @@ mod tests {
     }
 
     #[test]
-    fn services_are_known_by_their_binary_and_a_one_process_suite_by_dev() {
+    fn listening_sockets_are_read_with_their_port_and_inode() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:C4F0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 812345 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:C4F0 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 812399 1 0000000000000000 20 4 30 10 -1
+";
+        assert_eq!(parse_listening(text), [(50416, 812_345)]);
+    }
+
+    #[test]
+    fn a_service_binary_is_named_alone_a_one_process_suite_with_what_it_serves() {
+        assert_eq!(label("steward-ticket-ingest", &["ticket-ingest"]), "steward-ticket-ingest");
         assert_eq!(
-            identify(b"/work/target/release/steward-ticket-ingest\0serve\0"),
-            Some("steward-ticket-ingest".into())
+            label("steward", &["account", "ticket-ingest", "health-scoring", "playbook"]),
+            "steward (account, ticket-ingest, health-scoring, playbook)"
         );
-        assert!(identify(b"./target/release/steward\0dev\0").is_some());
-        assert_eq!(identify(b"steward\0dev\0--processes\0"), None);
-        assert_eq!(identify(b"steward\0bench\0ingest\0"), None);
-        assert_eq!(identify(b"/usr/bin/postgres\0-D\0data\0"), None);
     }
 }

@@ -53,7 +53,7 @@ pub(crate) async fn run(args: &ScaleArgs, conn: &Connection) -> anyhow::Result<R
         .context("connect to Postgres")?;
     let refs = (0..args.accounts).map(workload::account_ref).collect();
     workload::ensure_accounts(conn, refs).await?;
-    let sampler = rss::Sampler::start();
+    let sampler = rss::Sampler::start(conn);
     let measure = async |when: &str| -> anyhow::Result<Vec<f64>> {
         let mut rates = Vec::new();
         for r in 1..=args.common.repeat {
@@ -64,6 +64,8 @@ pub(crate) async fn run(args: &ScaleArgs, conn: &Connection) -> anyhow::Result<R
                 concurrency: 1,
                 accounts: args.accounts,
                 instance: workload::run_id("scale"),
+                now: chrono::Utc::now(),
+                limit: None,
             };
             rates.push(drive(conn, &load, never()).await?.rate());
         }

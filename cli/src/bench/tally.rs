@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use steward_proto::ticket::v1::IngestOutcome;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -18,6 +19,8 @@ pub(crate) const SLOT: Duration = Duration::from_millis(100);
 pub(crate) struct Tally {
     start: Instant,
     pub(crate) accepted: u64,
+    /// Accepted answers UNCHANGED (a replay's: nothing written).
+    pub(crate) unchanged: u64,
     /// Microseconds from intended send to answer, of accepted requests.
     pub(crate) latency: Histogram<u64>,
     /// Each failure: when it was meant to be sent (after the start), and its label.
@@ -38,6 +41,7 @@ impl Tally {
         Self {
             start,
             accepted: 0,
+            unchanged: 0,
             latency: histogram(),
             errors: Vec::new(),
             timeline: Vec::new(),
@@ -46,8 +50,9 @@ impl Tally {
     }
 
     /// An accepted request meant to go out `at`, answered `done`.
-    pub(crate) fn ok(&mut self, at: Instant, done: Instant) {
+    pub(crate) fn ok(&mut self, at: Instant, done: Instant, outcome: IngestOutcome) {
         self.accepted += 1;
+        self.unchanged += u64::from(outcome == IngestOutcome::Unchanged);
         self.latency.saturating_record(micros(done.saturating_duration_since(at)));
         let since = done.saturating_duration_since(self.start);
         let slot = (since.as_millis() / SLOT.as_millis()) as usize;
@@ -66,6 +71,7 @@ impl Tally {
 
     pub(crate) fn merge(&mut self, other: Tally) {
         self.accepted += other.accepted;
+        self.unchanged += other.unchanged;
         self.latency.add(other.latency).unwrap_or_default();
         self.errors.extend(other.errors);
         if self.timeline.len() < other.timeline.len() {
@@ -185,10 +191,14 @@ mod tests {
         let start = Instant::now();
         let mut tally = Tally::new(start);
         // Meant for the start, answered 250 ms later: 250 ms, however late it really went.
-        tally.ok(start, start + Duration::from_millis(250));
-        tally.ok(start + Duration::from_millis(100), start + Duration::from_millis(110));
+        tally.ok(start, start + Duration::from_millis(250), IngestOutcome::Created);
+        tally.ok(
+            start + Duration::from_millis(100),
+            start + Duration::from_millis(110),
+            IngestOutcome::Unchanged,
+        );
         tally.failed(start, start + Duration::from_millis(50), "UNAVAILABLE".into());
-        assert_eq!(tally.accepted, 2);
+        assert_eq!((tally.accepted, tally.unchanged), (2, 1));
         assert!((tally.latency.max() as i64 - 250_000).abs() < 250, "{}", tally.latency.max());
         assert_eq!(tally.timeline, [0, 1, 1]);
         assert!((tally.rate() - 8.0).abs() < 1e-9, "2 in 250 ms: {}", tally.rate());
@@ -201,8 +211,8 @@ mod tests {
     fn merged_streams_add_up() {
         let start = Instant::now();
         let (mut a, mut b) = (Tally::new(start), Tally::new(start));
-        a.ok(start, start + Duration::from_millis(50));
-        b.ok(start, start + Duration::from_millis(350));
+        a.ok(start, start + Duration::from_millis(50), IngestOutcome::Created);
+        b.ok(start, start + Duration::from_millis(350), IngestOutcome::Created);
         a.merge(b);
         assert_eq!(a.accepted, 2);
         assert_eq!(a.timeline, [1, 0, 0, 1]);
