@@ -1,8 +1,12 @@
 //! What the services are fed: accounts in a lifecycle stage, contracts that set the renewal
 //! date, and ticket snapshots as a support platform's adapter sends them (open, solved,
-//! rated), all at times relative to one `now` the caller fixes.
+//! rated), all at times relative to one `now` the caller fixes. Writes are retried while the
+//! service answers UNAVAILABLE (a loaded machine can keep a call waiting for a database
+//! connection past its limit), as a client should: each is idempotent or carries a
+//! `request_id`.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use steward_kit::client::retry;
 use steward_kit::time::timestamp;
 use steward_proto::account::v1 as account_pb;
 use steward_proto::google::r#type::Date;
@@ -34,8 +38,11 @@ pub async fn create_account(accounts: &mut Accounts, domain: &str, stage: Stage)
         request_id: request_id(),
         ..Default::default()
     };
-    let created = accounts.create_account(req).await;
-    created.unwrap_or_else(|e| panic!("create account {domain}: {e:?}")).into_inner().name
+    let created = retry(|| {
+        let (mut accounts, req) = (accounts.clone(), req.clone());
+        async move { accounts.create_account(req).await }
+    });
+    created.await.unwrap_or_else(|e| panic!("create account {domain}: {e:?}")).into_inner().name
 }
 
 /// Gives `account` a 120,000 USD contract that started a year before `today` and renews
@@ -59,8 +66,11 @@ pub async fn create_contract(
         request_id: request_id(),
         ..Default::default()
     };
-    let created = accounts.create_contract(req).await;
-    created.unwrap_or_else(|e| panic!("create a contract for {account}: {e:?}"));
+    let created = retry(|| {
+        let (mut accounts, req) = (accounts.clone(), req.clone());
+        async move { accounts.create_contract(req).await }
+    });
+    created.await.unwrap_or_else(|e| panic!("create a contract for {account}: {e:?}"));
 }
 
 /// An open ticket `external_id` from `jane@{domain}` with `priority`, created at `created`.
@@ -120,5 +130,9 @@ pub fn rated(mut ticket: ticket_pb::Ticket, sentiment: Sentiment) -> ticket_pb::
 pub async fn ingest(tickets: &mut crate::suite::Tickets, ticket: ticket_pb::Ticket) {
     let id = ticket.external_id.clone();
     let req = ticket_pb::IngestTicketRequest { ticket: Some(ticket), request_id: String::new() };
-    tickets.ingest_ticket(req).await.unwrap_or_else(|e| panic!("ingest {id}: {e:?}"));
+    let ingested = retry(|| {
+        let (mut tickets, req) = (tickets.clone(), req.clone());
+        async move { tickets.ingest_ticket(req).await }
+    });
+    ingested.await.unwrap_or_else(|e| panic!("ingest {id}: {e:?}"));
 }

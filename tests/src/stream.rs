@@ -33,8 +33,8 @@ use tokio::sync::watch;
 use crate::data::{self, Priority, Sentiment, Stage};
 use crate::suite::{Accounts, Tickets};
 
-/// Accounts created at once.
-const CREATING_AT_ONCE: usize = 16;
+/// Accounts created at once: as many as the account service's pool has connections.
+const CREATING_AT_ONCE: usize = 4;
 /// Items per `StreamIngestTickets` call: each call well within the client's 30 s deadline.
 const CALL_ITEMS: usize = 2_500;
 
