@@ -105,7 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match command {
         Command::Dev(args) => dev::run(args, &connection).await,
         Command::Demo(args) => demo::run(&args, &connection).await,
-        Command::Bench(args) => bench::run(&args, &connection).await,
+        Command::Bench(args) => bench::run(&args, &connection, output).await,
         Command::Accounts(command) => command.run(&connection, output).await,
         Command::Tickets(command) => command.run(&connection, output).await,
         Command::Support(args) => args.run(&connection, output).await,

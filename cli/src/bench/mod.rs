@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 
 use crate::client::Connection;
 use crate::output::Format;
@@ -148,7 +148,7 @@ struct BaselineArgs {
 }
 
 /// Runs the benchmark against the services `conn` points at.
-pub async fn run(args: &BenchArgs, conn: &Connection) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &BenchArgs, conn: &Connection, format: Format) -> anyhow::Result<ExitCode> {
     let report = match &args.mode {
         BenchMode::Ingest(args) => ingest(args, conn).await?,
         BenchMode::E2e(args) => e2e::run(args, conn).await?,
@@ -157,17 +157,11 @@ pub async fn run(args: &BenchArgs, conn: &Connection) -> anyhow::Result<ExitCode
         BenchMode::Overload(args) => overload::run(args, conn).await?,
         BenchMode::Scale(args) => scale::run(args, conn).await?,
     };
-    match output_format() {
+    match format {
         Format::Table => crate::output::print(&report.table())?,
         Format::Json => crate::output::print_json(&report.json())?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The global `--output`: `lib.rs` hands this command its own arguments only, so it is
-/// read from the same command line.
-fn output_format() -> Format {
-    crate::Cli::try_parse().map_or(Format::Table, |cli| cli.output)
 }
 
 fn progress(text: &str) {
