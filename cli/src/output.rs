@@ -112,7 +112,8 @@ pub fn money(amount_minor: i64, currency: &str) -> String {
     }
 }
 
-fn grouped(n: u64) -> String {
+/// `n` with its thousands separated by commas.
+pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

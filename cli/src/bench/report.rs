@@ -197,16 +197,12 @@ fn value(v: Option<f64>, unit: &str) -> String {
     }
 }
 
+/// `v` rounded, with its thousands separated by commas.
 fn grouped(v: f64) -> String {
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::from(if v < -0.5 { "-" } else { "" });
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let rounded = v.abs().round();
+    let sign = if v < -0.5 { "-" } else { "" };
+    // Figures are counts and rates: far below u64's range, and never NaN.
+    format!("{sign}{}", crate::output::grouped(rounded as u64))
 }
 
 #[cfg(test)]
