@@ -10,6 +10,7 @@ use steward_proto::ticket::v1 as pb;
 use super::changes::Changes;
 use super::{Store, append_changes, decode_ticket, insert_events, ticket_name, writers_lock};
 use crate::domain::events;
+use crate::domain::figures::latest_time;
 use crate::domain::sla::{self, PolicyFields};
 
 /// `slaPolicies/{id}`.
@@ -249,7 +250,8 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let now = Utc::now();
-        let (mut ids, mut snapshots, mut all_events) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ids, mut snapshots, mut latest) = (Vec::new(), Vec::new(), Vec::new());
+        let mut all_events = Vec::new();
         let mut changes = Changes::default();
         for row in rows {
             let id: String = row.try_get("id")?;
@@ -270,6 +272,7 @@ impl Store {
             let events = events::derive(Some(&old), &new);
             changes.add_events(account_id.as_deref(), &ticket_name(&id), false, &events);
             all_events.extend(events.into_iter().map(|e| (id.clone(), e)));
+            latest.push(latest_time(&new));
             snapshots.push(new.encode_to_vec());
             ids.push(id);
         }
@@ -278,11 +281,14 @@ impl Store {
         }
         sqlx::query(
             "UPDATE ticket.tickets t
-             SET snapshot = u.snapshot, update_time = now(), version = t.version + 1
-             FROM UNNEST($1::text[], $2::bytea[]) AS u(id, snapshot) WHERE t.id = u.id",
+             SET snapshot = u.snapshot, latest_time = GREATEST(t.latest_time, u.latest),
+                 update_time = now(), version = t.version + 1
+             FROM UNNEST($1::text[], $2::bytea[], $3::timestamptz[]) AS u(id, snapshot, latest)
+             WHERE t.id = u.id",
         )
         .bind(&ids)
         .bind(&snapshots)
+        .bind(&latest)
         .execute(&mut *tx)
         .await?;
         insert_events(tx, &all_events).await?;

@@ -1,5 +1,6 @@
 //! Loading the facts that support summaries and KPIs are computed from: the stored
-//! snapshots and their lifecycle events, in one query.
+//! snapshots and their lifecycle events, in one query, of the tickets that can count in the
+//! figures' windows (open now, or with a time inside them: `figures_until`).
 
 use std::collections::HashMap;
 
@@ -25,17 +26,30 @@ pub struct KpiFilter {
     pub segments: Vec<String>,
 }
 
-/// A ticket's facts, with what the summary adds beside the figures.
+/// A ticket's facts, with its account.
 struct Loaded {
     facts: TicketFacts,
-    ingest_time: DateTime<Utc>,
     /// `None` for an unlinked ticket.
     account_id: Option<String>,
 }
 
+/// What a summary reports of all an account's tickets, beyond its windows.
+#[derive(Default)]
+struct Span {
+    data_time: Option<DateTime<Utc>>,
+    first_created: Option<DateTime<Utc>>,
+}
+
+/// The earliest time Postgres stores that a valid ticket can carry: horizons before it are
+/// clamped to it (chrono's range is wider than Postgres's).
+fn clamp(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.max(DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z").map_or(t, |d| d.to_utc()))
+}
+
 impl Store {
     /// The support summaries of `account_ids` (see `BatchGetSupportSummaries`), in their
-    /// order, from one query over all their tickets.
+    /// order, from one query over the tickets that can count in their windows and one over
+    /// their newest ingest and oldest ticket.
     pub async fn support_summaries(
         &self,
         account_ids: &[&str],
@@ -44,18 +58,60 @@ impl Store {
         history_windows: usize,
     ) -> Result<Vec<pb::SupportSummary>, Error> {
         let ids: Vec<String> = account_ids.iter().map(|id| (*id).to_owned()).collect();
-        let loaded = self.load("t.account_id = ANY($2)", as_of, |q| q.bind(ids)).await?;
-        let mut by_account: HashMap<String, Vec<Loaded>> = HashMap::new();
+        let horizon = figures::summary_horizon(window, as_of, history_windows);
+        let spans = self.spans(&ids, as_of).await?;
+        let loaded = self.load("t.account_id = ANY($3)", as_of, horizon, |q| q.bind(ids)).await?;
+        let mut by_account: HashMap<String, Vec<TicketFacts>> = HashMap::new();
         for l in loaded {
-            by_account.entry(l.account_id.clone().unwrap_or_default()).or_default().push(l);
+            by_account.entry(l.account_id.unwrap_or_default()).or_default().push(l.facts);
         }
         Ok(account_ids
             .iter()
             .map(|id| {
-                let loaded = by_account.get(*id).map_or(&[][..], Vec::as_slice);
-                summary(id, loaded, window, as_of, history_windows)
+                let facts = by_account.get(*id).map_or(&[][..], Vec::as_slice);
+                let mut summary = figures::summary(facts, window, as_of, history_windows);
+                let span = spans.get(*id);
+                summary.account = format!("accounts/{id}");
+                summary.data_time = span.and_then(|s| s.data_time).map(timestamp);
+                summary.first_ticket_create_time =
+                    span.and_then(|s| s.first_created).map(timestamp);
+                summary
             })
             .collect())
+    }
+
+    /// For each of `ids`: its newest ticket ingest and its oldest ticket's creation, among
+    /// its tickets created before `before`, not deleted. Two index probes per account.
+    async fn spans(
+        &self,
+        ids: &[String],
+        before: DateTime<Utc>,
+    ) -> Result<HashMap<String, Span>, Error> {
+        let rows = sqlx::query(
+            "SELECT ids.id, n.ingest_time, o.created_time
+             FROM (SELECT DISTINCT unnest($2::text[]) AS id) ids
+             LEFT JOIN LATERAL (
+                 SELECT ingest_time FROM ticket.tickets
+                 WHERE account_id = ids.id AND NOT deleted AND created_time < $1
+                 ORDER BY ingest_time DESC LIMIT 1) n ON true
+             LEFT JOIN LATERAL (
+                 SELECT created_time FROM ticket.tickets
+                 WHERE account_id = ids.id AND NOT deleted AND created_time < $1
+                 ORDER BY created_time LIMIT 1) o ON true",
+        )
+        .bind(before)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let span = Span {
+                    data_time: row.try_get("ingest_time")?,
+                    first_created: row.try_get("created_time")?,
+                };
+                Ok((row.try_get("id")?, span))
+            })
+            .collect()
     }
 
     /// The support team's KPIs over `[start, end)` (see `GetSupportKpis`).
@@ -66,12 +122,12 @@ impl Store {
         end: DateTime<Utc>,
         group_by: pb::KpiDimension,
     ) -> Result<pb::SupportKpis, Error> {
-        let condition = "(cardinality($2::text[]) = 0 OR t.source = ANY($2))
-             AND (cardinality($3::text[]) = 0 OR t.priority = ANY($3))
-             AND (cardinality($4::text[]) = 0 OR t.category = ANY($4))
-             AND (cardinality($5::text[]) = 0 OR a.segment = ANY($5))";
+        let condition = "(cardinality($3::text[]) = 0 OR t.source = ANY($3))
+             AND (cardinality($4::text[]) = 0 OR t.priority = ANY($4))
+             AND (cardinality($5::text[]) = 0 OR t.category = ANY($5))
+             AND (cardinality($6::text[]) = 0 OR a.segment = ANY($6))";
         let loaded = self
-            .load(condition, end, |q| {
+            .load(condition, end, start.min(end), |q| {
                 q.bind(filter.sources.clone())
                     .bind(filter.priorities.clone())
                     .bind(filter.categories.clone())
@@ -82,19 +138,21 @@ impl Store {
         Ok(figures::kpis(&facts, start, end, group_by))
     }
 
-    /// The facts of the tickets created before `before`, not deleted, that match `condition`
-    /// (SQL over `t` = tickets and `a` = accounts; `$1` is `before`, `bind` adds `$2`...).
+    /// The facts of the tickets created before `before`, not deleted, that can count in a
+    /// window starting at `horizon` or later, and match `condition` (SQL over `t` = tickets
+    /// and `a` = accounts; `$1` is `before`, `$2` the horizon, `bind` adds `$3`...).
     async fn load<'q>(
         &self,
         condition: &str,
         before: DateTime<Utc>,
+        horizon: DateTime<Utc>,
         bind: impl FnOnce(
             sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
         )
             -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<Vec<Loaded>, Error> {
         let sql = format!(
-            "SELECT t.snapshot, t.ingest_time, t.account_id,
+            "SELECT t.snapshot, t.account_id,
                     COALESCE(a.segment, '') AS segment,
                     COALESCE(array_agg(e.kind ORDER BY e.seq) FILTER (WHERE e.seq IS NOT NULL),
                              '{{}}') AS kinds,
@@ -105,10 +163,12 @@ impl Store {
              FROM ticket.tickets t
              LEFT JOIN ticket.accounts a ON a.id = t.account_id
              LEFT JOIN ticket.ticket_events e ON e.ticket_id = t.id
-             WHERE NOT t.deleted AND t.created_time < $1 AND {condition}
+             WHERE NOT t.deleted AND t.created_time < $1 AND t.figures_until >= $2
+                   AND {condition}
              GROUP BY t.id, a.segment"
         );
-        let rows = bind(sqlx::query(AssertSqlSafe(sql)).bind(before)).fetch_all(&self.pool).await?;
+        let query = sqlx::query(AssertSqlSafe(sql)).bind(before).bind(clamp(horizon));
+        let rows = bind(query).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 let ticket = decode_ticket(row.try_get::<Vec<u8>, _>("snapshot")?.as_slice())?;
@@ -123,30 +183,11 @@ impl Store {
                     .collect();
                 Ok(Loaded {
                     facts: facts(ticket, row.try_get("segment")?, events),
-                    ingest_time: row.try_get("ingest_time")?,
                     account_id: row.try_get("account_id")?,
                 })
             })
             .collect()
     }
-}
-
-/// Account `account_id`'s summary from its `loaded` tickets.
-fn summary(
-    account_id: &str,
-    loaded: &[Loaded],
-    window: chrono::Duration,
-    as_of: DateTime<Utc>,
-    history_windows: usize,
-) -> pb::SupportSummary {
-    let data_time = loaded.iter().map(|l| l.ingest_time).max();
-    let first_created = loaded.iter().map(|l| l.facts.created).min();
-    let mut summary =
-        figures::summary(loaded.iter().map(|l| &l.facts), window, as_of, history_windows);
-    summary.account = format!("accounts/{account_id}");
-    summary.data_time = data_time.map(timestamp);
-    summary.first_ticket_create_time = first_created.map(timestamp);
-    summary
 }
 
 fn event_fact(kind: &str, time: DateTime<Utc>, to_value: &str) -> EventFact {

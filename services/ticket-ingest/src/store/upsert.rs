@@ -10,6 +10,7 @@ use steward_kit::time::from_timestamp;
 
 use super::ingest::{Current, Write, source_name};
 use crate::domain::events::Event;
+use crate::domain::figures::latest_time;
 use crate::linker::LinkKeys;
 
 /// What one batch writes, column by column (for `UNNEST`).
@@ -59,6 +60,7 @@ struct Upserts {
     hash: Vec<Vec<u8>>,
     snapshot: Vec<Vec<u8>>,
     reopens: Vec<i32>,
+    latest: Vec<DateTime<Utc>>,
 }
 
 impl Writes {
@@ -99,11 +101,12 @@ impl Writes {
                  INSERT INTO ticket.tickets AS t (id, source, source_instance, external_id,
                      account_id, link_state, ref_system, ref_id, requester_email, status,
                      priority, category, created_time, source_update_time, deleted,
-                     content_hash, snapshot, observed_reopens)
+                     content_hash, snapshot, observed_reopens, latest_time)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[],
                      $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
                      $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[],
-                     $15::bool[], $16::bytea[], $17::bytea[], $18::int[])
+                     $15::bool[], $16::bytea[], $17::bytea[], $18::int[],
+                     $27::timestamptz[])
                  ON CONFLICT (id) DO UPDATE SET
                      account_id = EXCLUDED.account_id, link_state = EXCLUDED.link_state,
                      ref_system = EXCLUDED.ref_system, ref_id = EXCLUDED.ref_id,
@@ -113,12 +116,14 @@ impl Writes {
                      source_update_time = EXCLUDED.source_update_time,
                      deleted = EXCLUDED.deleted, content_hash = EXCLUDED.content_hash,
                      snapshot = EXCLUDED.snapshot, observed_reopens = EXCLUDED.observed_reopens,
+                     -- Earlier snapshots' events keep their times: it only moves forward.
+                     latest_time = GREATEST(t.latest_time, EXCLUDED.latest_time),
                      update_time = now(), ingest_time = now(), version = t.version + 1
                  RETURNING 1),
              advanced AS (
                  UPDATE ticket.tickets t
                  SET snapshot = a.snapshot, source_update_time = a.update_time,
-                     ingest_time = now()
+                     latest_time = GREATEST(t.latest_time, a.update_time), ingest_time = now()
                  FROM UNNEST($19::text[], $20::bytea[], $21::timestamptz[])
                       AS a(id, snapshot, update_time)
                  WHERE t.id = a.id
@@ -161,6 +166,7 @@ impl Writes {
         .bind(&e.event_time)
         .bind(&e.from_value)
         .bind(&e.to_value)
+        .bind(&u.latest)
         .execute(tx)
         .await?;
         Ok(())
@@ -191,5 +197,8 @@ impl Upserts {
         self.hash.push(cur.key.content_hash.clone());
         self.snapshot.push(t.encode_to_vec());
         self.reopens.push(cur.observed_reopens);
+        // Events fall back to the ordering key's time, so it counts too.
+        self.latest
+            .push(latest_time(t).map_or(cur.key.update_time, |l| l.max(cur.key.update_time)));
     }
 }

@@ -11,16 +11,6 @@ fn days(days: i64) -> Option<prost_types::Duration> {
     Some(prost_types::Duration { seconds: days * 86_400, nanos: 0 })
 }
 
-/// A ticket of `org`, created `created` hours after `at(0)`.
-fn ticket_of(id: &str, org: &str, created: i64, priority: pb::TicketPriority) -> pb::Ticket {
-    let mut t = ticket(id);
-    t.account_ref = Some(pb::PartyRef { id: org.into(), ..Default::default() });
-    t.created_time = ts(at(created * 60));
-    t.source_update_time = ts(at(created * 60));
-    t.priority = priority as i32;
-    t
-}
-
 #[tokio::test]
 async fn batch_summaries_equal_the_single_ones_in_request_order() {
     let mut s = start().await;

@@ -4,6 +4,7 @@
 
 mod batch_summary;
 mod feed;
+mod horizon;
 mod ingest;
 mod linking;
 mod list;

@@ -82,6 +82,21 @@ pub(crate) fn ticket(external_id: &str) -> pb::Ticket {
     }
 }
 
+/// A ticket of `org`, created `created` hours after `at(0)`.
+pub(crate) fn ticket_of(
+    id: &str,
+    org: &str,
+    created: i64,
+    priority: pb::TicketPriority,
+) -> pb::Ticket {
+    let mut t = ticket(id);
+    t.account_ref = Some(pb::PartyRef { id: org.into(), ..Default::default() });
+    t.created_time = ts(at(created * 60));
+    t.source_update_time = ts(at(created * 60));
+    t.priority = priority as i32;
+    t
+}
+
 /// A requester with this email.
 pub(crate) fn requester(email: &str) -> Option<pb::PartyRef> {
     Some(pb::PartyRef { email: email.into(), ..Default::default() })

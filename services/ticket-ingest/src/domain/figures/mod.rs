@@ -10,6 +10,7 @@
 //! would be negative (a first response stamped before creation: clocks of two systems) count
 //! as zero.
 
+mod horizon;
 mod measure;
 mod stats;
 mod timeline;
@@ -21,6 +22,7 @@ use chrono::{DateTime, Utc};
 use steward_proto::google::r#type::Interval;
 use steward_proto::ticket::v1 as pb;
 
+pub use horizon::latest_time;
 use measure::{Measures, Window};
 
 /// One ticket as the figures see it: the stored snapshot's fields that figures use, plus its
@@ -148,16 +150,7 @@ pub fn summary<'a>(
     history_windows: usize,
 ) -> pb::SupportSummary {
     let all: Vec<&TicketFacts> = tickets.into_iter().collect();
-    // bound(k) = as_of − k × window.
-    let bound = |k: i32| {
-        window.checked_mul(k).and_then(|d| as_of.checked_sub_signed(d)).unwrap_or(
-            if window < chrono::Duration::zero() {
-                DateTime::<Utc>::MAX_UTC
-            } else {
-                DateTime::<Utc>::MIN_UTC
-            },
-        )
-    };
+    let bound = |k: i32| bound(window, as_of, k);
     let current = Window { start: bound(1), end: as_of, reopened_by: as_of };
     let previous = Window { start: bound(2), end: bound(1), reopened_by: as_of };
     let history = (0..history_windows.min(MAX_HISTORY_WINDOWS))
@@ -177,6 +170,30 @@ pub fn summary<'a>(
         tickets_created_history: history,
         ..pb::SupportSummary::default()
     }
+}
+
+/// The earliest instant [`summary`] looks at: a ticket SOLVED or CLOSED now whose every
+/// time lies before it cannot change the summary (see [`latest_time`]).
+pub fn summary_horizon(
+    window: chrono::Duration,
+    as_of: DateTime<Utc>,
+    history_windows: usize,
+) -> DateTime<Utc> {
+    // The previous window starts at bound(2); history window k at bound(k + 2).
+    let last = history_windows.min(MAX_HISTORY_WINDOWS).max(1) + 1;
+    // At most 13, so the cast is exact; the minimum covers windows of any sign.
+    (0..=last as i32).map(|k| bound(window, as_of, k)).min().unwrap_or(as_of)
+}
+
+/// `as_of − k × window`, clamped to the representable times.
+fn bound(window: chrono::Duration, as_of: DateTime<Utc>, k: i32) -> DateTime<Utc> {
+    window.checked_mul(k).and_then(|d| as_of.checked_sub_signed(d)).unwrap_or(
+        if window < chrono::Duration::zero() {
+            DateTime::<Utc>::MAX_UTC
+        } else {
+            DateTime::<Utc>::MIN_UTC
+        },
+    )
 }
 
 /// The API's maximum of `GetSupportSummaryRequest.history_windows`.
