@@ -43,7 +43,7 @@ mod tests {
     }
 
     fn at(secs: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(secs, 0).unwrap()
+        DateTime::from_timestamp(secs, 0).expect("in range")
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub fn summary_horizon(
     history_windows: usize,
 ) -> DateTime<Utc> {
     // The previous window starts at bound(2); history window k at bound(k + 2).
-    let last = history_windows.min(MAX_HISTORY_WINDOWS).max(1) + 1;
+    let last = history_windows.clamp(1, MAX_HISTORY_WINDOWS) + 1;
     // At most 13, so the cast is exact; the minimum covers windows of any sign.
     (0..=last as i32).map(|k| bound(window, as_of, k)).min().unwrap_or(as_of)
 }
