@@ -24,12 +24,13 @@ const SINGLE_CONNECTIONS: u64 = 4;
 
 const COLUMNS: &str = "id, source, source_instance, external_id, account_id, link_state, \
     ref_system, ref_id, requester_email, status, priority, category, created_time, \
-    source_update_time, deleted, content_hash, snapshot";
+    source_update_time, deleted, content_hash, snapshot, latest_time";
 /// What the service's upsert replaces on a newer snapshot.
 const ON_CONFLICT: &str = "ON CONFLICT (source, source_instance, external_id) DO UPDATE SET \
     status = EXCLUDED.status, priority = EXCLUDED.priority, category = EXCLUDED.category, \
     source_update_time = EXCLUDED.source_update_time, content_hash = EXCLUDED.content_hash, \
-    snapshot = EXCLUDED.snapshot, update_time = now(), version = tickets.version + 1";
+    snapshot = EXCLUDED.snapshot, latest_time = GREATEST(tickets.latest_time, EXCLUDED.latest_time), \
+    update_time = now(), version = tickets.version + 1";
 
 /// The scratch table, for one invocation.
 #[derive(Debug)]
@@ -124,7 +125,7 @@ impl Scratch {
         let sql = format!(
             "INSERT INTO {SCHEMA}.tickets ({COLUMNS}) SELECT id, source, instance, external_id, \
              account_id, link_state, ref_system, ref_id, email, status, priority, category, \
-             created, updated, false, hash, snapshot FROM UNNEST($1::text[], $2::text[], \
+             created, updated, false, hash, snapshot, updated FROM UNNEST($1::text[], $2::text[], \
              $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
              $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], \
              $14::timestamptz[], $15::bytea[], $16::bytea[]) AS u(id, source, instance, \
@@ -167,7 +168,7 @@ impl Scratch {
         let rows = self.rows("single");
         let sql = format!(
             "INSERT INTO {SCHEMA}.tickets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, false, $15, $16) {ON_CONFLICT}"
+             $9, $10, $11, $12, $13, $14, false, $15, $16, $14) {ON_CONFLICT}"
         );
         self.timed(duration, SINGLE_CONNECTIONS, move |pool, lane, k| {
             let (rows, sql) = (rows.clone(), sql.clone());

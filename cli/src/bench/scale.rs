@@ -125,11 +125,12 @@ async fn stored(pool: &PgPool) -> anyhow::Result<i64> {
 async fn fill(pool: &PgPool, instance: &str, n: u64) -> anyhow::Result<()> {
     let sql = "INSERT INTO ticket.tickets (id, source, source_instance, external_id, account_id, \
         link_state, ref_system, ref_id, requester_email, status, priority, category, \
-        created_time, source_update_time, deleted, content_hash, snapshot) \
+        created_time, source_update_time, deleted, content_hash, snapshot, latest_time) \
         SELECT $1 || '-' || g, t.source, $1, g::text, 'fill-' || (g % 10000), t.link_state, \
         t.ref_system, 'fill-' || (g % 10000), t.requester_email, t.status, t.priority, \
         t.category, t.created_time - g * interval '1 second', \
-        t.source_update_time - g * interval '1 second', false, t.content_hash, t.snapshot \
+        t.source_update_time - g * interval '1 second', false, t.content_hash, t.snapshot, \
+        t.latest_time - g * interval '1 second' \
         FROM generate_series($2::bigint, $3::bigint) AS g, \
         (SELECT * FROM ticket.tickets WHERE source_instance LIKE 'bench-scale-%' LIMIT 1) AS t";
     let mut first = 0;

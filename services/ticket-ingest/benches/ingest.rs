@@ -224,11 +224,11 @@ async fn baseline(db: &TestDb, total: usize) -> anyhow::Result<()> {
     let rows: Vec<Row> = (0..total).map(Row::of).collect();
     let columns = "id, source, source_instance, external_id, account_id, link_state, ref_system,
          ref_id, requester_email, status, priority, category, created_time, source_update_time,
-         deleted, content_hash, snapshot";
+         deleted, content_hash, snapshot, latest_time";
     let upsert = format!(
         "INSERT INTO public.bench_tickets ({columns})
          SELECT i, 'SOURCE_ZENDESK', 'baseline', e, a, 'LINK_STATE_BY_ACCOUNT_REF', 'zendesk', r,
-                m, 'TICKET_STATUS_OPEN', 'TICKET_PRIORITY_HIGH', 'billing', c, c, false, h, s
+                m, 'TICKET_STATUS_OPEN', 'TICKET_PRIORITY_HIGH', 'billing', c, c, false, h, s, c
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::timestamptz[], $7::bytea[], $8::bytea[]) AS u(i, e, a, r, m, c, h, s)
          ON CONFLICT (source, source_instance, external_id) DO UPDATE
@@ -266,7 +266,7 @@ async fn baseline(db: &TestDb, total: usize) -> anyhow::Result<()> {
         "INSERT INTO public.bench_tickets ({columns})
          VALUES ($1, 'SOURCE_ZENDESK', 'baseline', $2, $3, 'LINK_STATE_BY_ACCOUNT_REF', 'zendesk',
                  $4, $5, 'TICKET_STATUS_OPEN', 'TICKET_PRIORITY_HIGH', 'billing', $6, $6, false,
-                 $7, $8)
+                 $7, $8, $6)
          ON CONFLICT (source, source_instance, external_id) DO UPDATE
          SET snapshot = EXCLUDED.snapshot, content_hash = EXCLUDED.content_hash"
     );
