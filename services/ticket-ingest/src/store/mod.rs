@@ -138,7 +138,8 @@ async fn append_changes(
     Ok(())
 }
 
-/// Records lifecycle events of tickets (by id), in order.
+/// Records lifecycle events of tickets (by id), in order: in `ticket_events` and appended to
+/// each ticket's copy of its events.
 async fn insert_events(tx: &mut PgConnection, events: &[(String, Event)]) -> Result<(), Error> {
     if events.is_empty() {
         return Ok(());
@@ -149,11 +150,22 @@ async fn insert_events(tx: &mut PgConnection, events: &[(String, Event)]) -> Res
     let from: Vec<&str> = events.iter().map(|(_, e)| e.from_value.as_str()).collect();
     let to: Vec<&str> = events.iter().map(|(_, e)| e.to_value.as_str()).collect();
     sqlx::query(
-        "INSERT INTO ticket.ticket_events (ticket_id, kind, event_time, from_value, to_value)
-         SELECT ticket_id, kind, event_time, from_value, to_value
-         FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])
-              WITH ORDINALITY AS e(ticket_id, kind, event_time, from_value, to_value, n)
-         ORDER BY n",
+        "WITH e AS (
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[],
+                               $5::text[])
+                  WITH ORDINALITY AS e(ticket_id, kind, event_time, from_value, to_value, n)),
+         recorded AS (
+             INSERT INTO ticket.ticket_events (ticket_id, kind, event_time, from_value, to_value)
+             SELECT ticket_id, kind, event_time, from_value, to_value FROM e ORDER BY n
+             RETURNING 1)
+         UPDATE ticket.tickets t
+         SET event_kinds = t.event_kinds || a.kinds, event_times = t.event_times || a.times,
+             event_tos = t.event_tos || a.tos
+         FROM (SELECT ticket_id, array_agg(kind ORDER BY n) AS kinds,
+                      array_agg(event_time ORDER BY n) AS times,
+                      array_agg(to_value ORDER BY n) AS tos
+               FROM e GROUP BY ticket_id) a
+         WHERE t.id = a.ticket_id",
     )
     .bind(&ids)
     .bind(&kinds)

@@ -1,5 +1,5 @@
 //! Loading the facts that support summaries and KPIs are computed from: the stored
-//! snapshots and their lifecycle events, in one query, of the tickets that can count in the
+//! snapshots and their copies of their lifecycle events, in one query, of the tickets that can count in the
 //! figures' windows (open now, or with a time inside them: `figures_until`).
 
 use std::collections::HashMap;
@@ -152,20 +152,12 @@ impl Store {
             -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<Vec<Loaded>, Error> {
         let sql = format!(
-            "SELECT t.snapshot, t.account_id,
-                    COALESCE(a.segment, '') AS segment,
-                    COALESCE(array_agg(e.kind ORDER BY e.seq) FILTER (WHERE e.seq IS NOT NULL),
-                             '{{}}') AS kinds,
-                    COALESCE(array_agg(e.event_time ORDER BY e.seq)
-                             FILTER (WHERE e.seq IS NOT NULL), '{{}}') AS times,
-                    COALESCE(array_agg(e.to_value ORDER BY e.seq)
-                             FILTER (WHERE e.seq IS NOT NULL), '{{}}') AS tos
+            "SELECT t.snapshot, t.account_id, COALESCE(a.segment, '') AS segment,
+                    t.event_kinds AS kinds, t.event_times AS times, t.event_tos AS tos
              FROM ticket.tickets t
              LEFT JOIN ticket.accounts a ON a.id = t.account_id
-             LEFT JOIN ticket.ticket_events e ON e.ticket_id = t.id
              WHERE NOT t.deleted AND t.created_time < $1 AND t.figures_until >= $2
-                   AND {condition}
-             GROUP BY t.id, a.segment"
+                   AND {condition}"
         );
         let query = sqlx::query(AssertSqlSafe(sql)).bind(before).bind(clamp(horizon));
         let rows = bind(query).fetch_all(&self.pool).await?;

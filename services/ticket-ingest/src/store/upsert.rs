@@ -1,6 +1,6 @@
 //! A batch's writes in one statement: the multi-row upsert of the tickets it created or
-//! changed, the ordering keys it advanced and the lifecycle events it derived, each an
-//! `UNNEST` of column arrays. One statement is one round trip, and one commit covers all.
+//! changed (each with its new events appended to its copy of them), the ordering keys it
+//! advanced and the lifecycle events it derived, each an `UNNEST` of column arrays. One statement is one round trip, and one commit covers all.
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -97,16 +97,28 @@ impl Writes {
         // Data-modifying CTEs all run, referenced or not; the events' foreign key checks run
         // at the end of the statement, after the tickets are in.
         sqlx::query(
-            "WITH upserted AS (
+            "WITH batch_events AS (
+                 SELECT ticket_id, kind, event_time, from_value, to_value, n
+                 FROM UNNEST($22::text[], $23::text[], $24::timestamptz[], $25::text[],
+                          $26::text[])
+                      WITH ORDINALITY AS e(ticket_id, kind, event_time, from_value, to_value, n)),
+             upserted AS (
                  INSERT INTO ticket.tickets AS t (id, source, source_instance, external_id,
                      account_id, link_state, ref_system, ref_id, requester_email, status,
                      priority, category, created_time, source_update_time, deleted,
-                     content_hash, snapshot, observed_reopens, latest_time)
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[],
+                     content_hash, snapshot, observed_reopens, latest_time, event_kinds,
+                     event_times, event_tos)
+                 SELECT u.*, COALESCE(e.kinds, '{}'), COALESCE(e.times, '{}'),
+                        COALESCE(e.tos, '{}')
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[],
                      $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
                      $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[],
                      $15::bool[], $16::bytea[], $17::bytea[], $18::int[],
-                     $27::timestamptz[])
+                     $27::timestamptz[]) AS u(id)
+                 LEFT JOIN (SELECT ticket_id, array_agg(kind ORDER BY n) AS kinds,
+                                   array_agg(event_time ORDER BY n) AS times,
+                                   array_agg(to_value ORDER BY n) AS tos
+                            FROM batch_events GROUP BY ticket_id) e ON e.ticket_id = u.id
                  ON CONFLICT (id) DO UPDATE SET
                      account_id = EXCLUDED.account_id, link_state = EXCLUDED.link_state,
                      ref_system = EXCLUDED.ref_system, ref_id = EXCLUDED.ref_id,
@@ -118,6 +130,9 @@ impl Writes {
                      snapshot = EXCLUDED.snapshot, observed_reopens = EXCLUDED.observed_reopens,
                      -- Earlier snapshots' events keep their times: it only moves forward.
                      latest_time = GREATEST(t.latest_time, EXCLUDED.latest_time),
+                     event_kinds = t.event_kinds || EXCLUDED.event_kinds,
+                     event_times = t.event_times || EXCLUDED.event_times,
+                     event_tos = t.event_tos || EXCLUDED.event_tos,
                      update_time = now(), ingest_time = now(), version = t.version + 1
                  RETURNING 1),
              advanced AS (
@@ -132,10 +147,7 @@ impl Writes {
                  INSERT INTO ticket.ticket_events (ticket_id, kind, event_time, from_value,
                      to_value)
                  SELECT ticket_id, kind, event_time, from_value, to_value
-                 FROM UNNEST($22::text[], $23::text[], $24::timestamptz[], $25::text[],
-                          $26::text[])
-                      WITH ORDINALITY AS e(ticket_id, kind, event_time, from_value, to_value, n)
-                 ORDER BY n
+                 FROM batch_events ORDER BY n
                  RETURNING 1)
              SELECT (SELECT count(*) FROM upserted), (SELECT count(*) FROM advanced),
                     (SELECT count(*) FROM events)",
