@@ -440,3 +440,35 @@ async fn a_burst_for_ten_accounts_coalesces_into_a_few_hundred_units_of_work() {
     assert_eq!(accounts.len(), 10, "every account was processed");
     assert!((10..=300).contains(&units), "{units} units of work for a burst on 10 accounts");
 }
+
+/// An account marked again while it was worked on waits at least as long as the work took
+/// before it is handed out again, however short the queue's delay: a busy account cannot keep
+/// a worker (and the database) at it all the time.
+#[tokio::test]
+async fn an_account_marked_during_long_work_waits_as_long_as_the_work_took() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    consumer_schema(&pool).await;
+    let queue = DirtyQueue::new(CONSUMER, Duration::from_millis(10));
+    let account = vec!["accounts/busy".to_owned()];
+    let mark = async || {
+        let mut tx = pool.begin().await.expect("begin");
+        queue.mark(&mut tx, &account).await.expect("mark");
+        tx.commit().await.expect("commit");
+    };
+    mark().await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let claims = queue.claim(&pool, 10, Duration::from_secs(30)).await.expect("claim");
+    assert_eq!(claims.len(), 1);
+
+    // Half a second of work, with a change arriving meanwhile.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    mark().await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    queue.done(&pool, &claims[0]).await.expect("done");
+
+    let due = queue.next_due_in(&pool).await.expect("due").expect("still queued");
+    assert!(due >= Duration::from_millis(400), "due again in {due:?}, not after the 10 ms delay");
+    let claims = queue.claim(&pool, 10, Duration::from_secs(30)).await.expect("claim");
+    assert!(claims.is_empty(), "not handed out before then");
+}

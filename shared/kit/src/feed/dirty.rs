@@ -40,6 +40,8 @@ pub struct Claim {
     /// The reason bits given to [`DirtyQueue::mark_for`] since the previous claim.
     pub reasons: i32,
     generation: i64,
+    /// When it was claimed, by the database's clock.
+    claimed_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl DirtyQueue {
@@ -101,7 +103,7 @@ impl DirtyQueue {
              UPDATE {s}.dirty_accounts d
              SET claimed_until = now() + make_interval(secs => $2), reasons = 0
              FROM due WHERE d.account = due.account
-             RETURNING d.account, d.generation, due.reasons",
+             RETURNING d.account, d.generation, due.reasons, now() AS claimed_at",
             s = self.schema
         )))
         .bind(limit)
@@ -114,25 +116,31 @@ impl DirtyQueue {
                     account: r.try_get("account")?,
                     reasons: r.try_get("reasons")?,
                     generation: r.try_get("generation")?,
+                    claimed_at: r.try_get("claimed_at")?,
                 })
             })
             .collect()
     }
 
     /// Finishes `claim`. If the account was marked again while it was being worked on, it
-    /// stays queued (due after the usual delay) so that the newer changes are not missed.
+    /// stays queued so that the newer changes are not missed: due after the usual delay, or
+    /// after as long as the work took, whichever is longer. An account that changes all the
+    /// time is then worked on at most half the time, and expensive work on a few busy accounts
+    /// cannot take the database from everything else.
     pub async fn done(&self, pool: &PgPool, claim: &Claim) -> Result<(), sqlx::Error> {
         sqlx::query(AssertSqlSafe(format!(
             "WITH gone AS (
                 DELETE FROM {s}.dirty_accounts WHERE account = $1 AND generation = $2 RETURNING 1)
              UPDATE {s}.dirty_accounts
-             SET claimed_until = NULL, due_at = now() + make_interval(secs => $3)
+             SET claimed_until = NULL,
+                 due_at = now() + GREATEST(make_interval(secs => $3), now() - $4::timestamptz)
              WHERE account = $1 AND NOT EXISTS (SELECT 1 FROM gone)",
             s = self.schema
         )))
         .bind(&claim.account)
         .bind(claim.generation)
         .bind(self.delay.as_secs_f64())
+        .bind(claim.claimed_at)
         .execute(pool)
         .await?;
         Ok(())
