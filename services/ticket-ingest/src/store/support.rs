@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Row};
 use steward_kit::Error;
 use steward_kit::time::{from_timestamp, timestamp};
@@ -160,25 +161,26 @@ impl Store {
                    AND {condition}"
         );
         let query = sqlx::query(AssertSqlSafe(sql)).bind(before).bind(clamp(horizon));
-        let rows = bind(query).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                let ticket = decode_ticket(row.try_get::<Vec<u8>, _>("snapshot")?.as_slice())?;
-                let kinds: Vec<String> = row.try_get("kinds")?;
-                let times: Vec<DateTime<Utc>> = row.try_get("times")?;
-                let tos: Vec<String> = row.try_get("tos")?;
-                let events = kinds
-                    .iter()
-                    .zip(&times)
-                    .zip(&tos)
-                    .map(|((kind, time), to)| event_fact(kind, *time, to))
-                    .collect();
-                Ok(Loaded {
-                    facts: facts(ticket, row.try_get("segment")?, events),
-                    account_id: row.try_get("account_id")?,
-                })
-            })
-            .collect()
+        // Row by row: only the facts are kept, not every row's snapshot at once.
+        let mut rows = bind(query).fetch(&self.pool);
+        let mut loaded = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            let ticket = decode_ticket(row.try_get::<Vec<u8>, _>("snapshot")?.as_slice())?;
+            let kinds: Vec<String> = row.try_get("kinds")?;
+            let times: Vec<DateTime<Utc>> = row.try_get("times")?;
+            let tos: Vec<String> = row.try_get("tos")?;
+            let events = kinds
+                .iter()
+                .zip(&times)
+                .zip(&tos)
+                .map(|((kind, time), to)| event_fact(kind, *time, to))
+                .collect();
+            loaded.push(Loaded {
+                facts: facts(ticket, row.try_get("segment")?, events),
+                account_id: row.try_get("account_id")?,
+            });
+        }
+        Ok(loaded)
     }
 }
 
