@@ -27,6 +27,10 @@ pub struct KpiFilter {
     pub segments: Vec<String>,
 }
 
+/// Accounts summarised together: bounds the facts held at once (a busy account has
+/// thousands of tickets in its windows), for a few more queries per large batch.
+const SUMMARY_CHUNK: usize = 20;
+
 /// A ticket's facts, with its account.
 struct Loaded {
     facts: TicketFacts,
@@ -49,8 +53,8 @@ fn clamp(t: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Store {
     /// The support summaries of `account_ids` (see `BatchGetSupportSummaries`), in their
-    /// order, from one query over the tickets that can count in their windows and one over
-    /// their newest ingest and oldest ticket.
+    /// order. Per [`SUMMARY_CHUNK`] accounts: one query over the tickets that can count in
+    /// their windows and one over their newest ingest and oldest ticket.
     pub async fn support_summaries(
         &self,
         account_ids: &[&str],
@@ -58,17 +62,21 @@ impl Store {
         as_of: DateTime<Utc>,
         history_windows: usize,
     ) -> Result<Vec<pb::SupportSummary>, Error> {
-        let ids: Vec<String> = account_ids.iter().map(|id| (*id).to_owned()).collect();
         let horizon = figures::summary_horizon(window, as_of, history_windows);
-        let spans = self.spans(&ids, as_of).await?;
-        let loaded = self.load("t.account_id = ANY($3)", as_of, horizon, |q| q.bind(ids)).await?;
-        let mut by_account: HashMap<String, Vec<TicketFacts>> = HashMap::new();
-        for l in loaded {
-            by_account.entry(l.account_id.unwrap_or_default()).or_default().push(l.facts);
-        }
-        Ok(account_ids
-            .iter()
-            .map(|id| {
+        let mut distinct = account_ids.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut summaries: HashMap<&str, pb::SupportSummary> = HashMap::new();
+        for chunk in distinct.chunks(SUMMARY_CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|id| (*id).to_owned()).collect();
+            let spans = self.spans(&ids, as_of).await?;
+            let loaded =
+                self.load("t.account_id = ANY($3)", as_of, horizon, |q| q.bind(ids)).await?;
+            let mut by_account: HashMap<String, Vec<TicketFacts>> = HashMap::new();
+            for l in loaded {
+                by_account.entry(l.account_id.unwrap_or_default()).or_default().push(l.facts);
+            }
+            for id in chunk {
                 let facts = by_account.get(*id).map_or(&[][..], Vec::as_slice);
                 let mut summary = figures::summary(facts, window, as_of, history_windows);
                 let span = spans.get(*id);
@@ -76,9 +84,10 @@ impl Store {
                 summary.data_time = span.and_then(|s| s.data_time).map(timestamp);
                 summary.first_ticket_create_time =
                     span.and_then(|s| s.first_created).map(timestamp);
-                summary
-            })
-            .collect())
+                summaries.insert(id, summary);
+            }
+        }
+        Ok(account_ids.iter().map(|id| summaries.get(id).cloned().unwrap_or_default()).collect())
     }
 
     /// For each of `ids`: its newest ticket ingest and its oldest ticket's creation, among

@@ -77,6 +77,43 @@ async fn batch_summaries_equal_the_single_ones_in_request_order() {
     assert_eq!(batch[1].first_ticket_create_time, None);
 }
 
+/// More accounts than the store summarises at once: each still gets its own tickets, in
+/// request order, with a name repeated across the chunks.
+#[tokio::test]
+async fn a_large_batch_keeps_each_account_to_its_own_tickets() {
+    let mut s = start().await;
+    let mut names = Vec::new();
+    for i in 0..45 {
+        let (org, domain) = (format!("org-{i}"), format!("n{i}.example"));
+        names.push(create_account(&mut s.accounts, &format!("N{i}"), &domain, Some(&org)).await);
+        for k in 0..i % 4 {
+            let t = ticket_of(&format!("n{i}-{k}"), &org, 10 + k as i64, pb::TicketPriority::Low);
+            ingest(&mut s.client, t).await;
+        }
+    }
+    let mut asked: Vec<String> = names.iter().rev().cloned().collect();
+    asked.push(names[3].clone());
+    let batch = s
+        .client
+        .batch_get_support_summaries(pb::BatchGetSupportSummariesRequest {
+            accounts: asked.clone(),
+            window: days(7),
+            as_of: ts(at(7 * 24 * 60)),
+            history_windows: 0,
+        })
+        .await
+        .expect("batch")
+        .into_inner()
+        .summaries;
+    assert_eq!(batch.len(), asked.len());
+    for (name, got) in asked.iter().zip(&batch) {
+        let i = names.iter().position(|n| n == name).expect("asked for a created account");
+        assert_eq!(&got.account, name);
+        let created = got.current.as_ref().map_or(0, |c| c.tickets_created);
+        assert_eq!(created, (i % 4) as i32, "{name} has its own tickets only");
+    }
+}
+
 #[tokio::test]
 async fn bad_batch_requests_name_the_field() {
     let mut s = start().await;
