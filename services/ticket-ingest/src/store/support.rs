@@ -39,7 +39,6 @@ struct Loaded {
 }
 
 /// What a summary reports of all an account's tickets, beyond its windows.
-#[derive(Default)]
 struct Span {
     data_time: Option<DateTime<Utc>>,
     first_created: Option<DateTime<Utc>>,
@@ -53,8 +52,8 @@ fn clamp(t: DateTime<Utc>) -> DateTime<Utc> {
 
 impl Store {
     /// The support summaries of `account_ids` (see `BatchGetSupportSummaries`), in their
-    /// order. Per [`SUMMARY_CHUNK`] accounts: one query over the tickets that can count in
-    /// their windows and one over their newest ingest and oldest ticket.
+    /// order: one query over their newest ingest and oldest ticket, then per
+    /// [`SUMMARY_CHUNK`] accounts one over the tickets that can count in their windows.
     pub async fn support_summaries(
         &self,
         account_ids: &[&str],
@@ -66,10 +65,11 @@ impl Store {
         let mut distinct = account_ids.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
+        let all: Vec<String> = distinct.iter().map(|id| (*id).to_owned()).collect();
+        let spans = self.spans(&all, as_of).await?;
         let mut summaries: HashMap<&str, pb::SupportSummary> = HashMap::new();
         for chunk in distinct.chunks(SUMMARY_CHUNK) {
             let ids: Vec<String> = chunk.iter().map(|id| (*id).to_owned()).collect();
-            let spans = self.spans(&ids, as_of).await?;
             let loaded =
                 self.load("t.account_id = ANY($3)", as_of, horizon, |q| q.bind(ids)).await?;
             let mut by_account: HashMap<String, Vec<TicketFacts>> = HashMap::new();

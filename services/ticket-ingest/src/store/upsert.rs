@@ -209,8 +209,7 @@ impl Upserts {
         self.hash.push(cur.key.content_hash.clone());
         self.snapshot.push(t.encode_to_vec());
         self.reopens.push(cur.observed_reopens);
-        // Events fall back to the ordering key's time, so it counts too.
-        self.latest
-            .push(latest_time(t).map_or(cur.key.update_time, |l| l.max(cur.key.update_time)));
+        // It includes `source_update_time`, the time events fall back to.
+        self.latest.push(latest_time(t).unwrap_or(cur.key.update_time));
     }
 }
